@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SIDE_FEATURE_NAMES, SideFeatures } from '../../src/features/side-features.js';
+
+test('side features use only labels observed before the impression', () => {
+  const features = new SideFeatures({ priorStrength: 5 });
+  const before = new Float32Array(SIDE_FEATURE_NAMES.length);
+  features.write('u1', 'i1', before);
+  assert.equal(before[0], before[1], 'an unseen user and item both sit at the prior');
+  assert.equal(before[2], 0);
+
+  features.observe('u1', 'i1', 1);
+  features.observe('u1', 'i2', 1);
+  const after = new Float32Array(SIDE_FEATURE_NAMES.length);
+  features.write('u1', 'i1', after);
+  assert.ok((after[0] as number) > (before[0] as number), 'two positives raise the user rate');
+  assert.ok(Math.abs((after[2] as number) - Math.log1p(2) / 5) < 1e-6);
+  assert.ok(Math.abs((after[3] as number) - Math.log1p(1) / 5) < 1e-6);
+});
+
+test('the baseline ranks a user with positives above one with negatives, and survives JSON', () => {
+  const features = new SideFeatures();
+  for (let i = 0; i < 10; i += 1) {
+    features.observe('fan', `i${i}`, 1);
+    features.observe('critic', `i${i}`, 0);
+  }
+  assert.ok(features.baselineScore('fan', 'new') > features.baselineScore('critic', 'new'));
+  const restored = SideFeatures.fromJSON(JSON.parse(JSON.stringify(features.toJSON())));
+  assert.equal(restored.baselineScore('fan', 'i3'), features.baselineScore('fan', 'i3'));
+});
+
+test('SideFeatures refuses a prior strength that is not positive', () => {
+  assert.throws(() => new SideFeatures({ priorStrength: 0 }), /priorStrength/);
+});
