@@ -1,0 +1,478 @@
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { BaheError, ErrorCode } from '../errors.js';
+import { type Logger, silentLogger } from '../log.js';
+import { fsyncDir, writeAll } from './durable.js';
+import { COMPACT_FILE, checkOrCreateMeta, LOCK_FILE, LOG_FILE } from './embedded-meta.js';
+import {
+  type CheckedEmbeddedStoreOptions,
+  checkOptions,
+  type EmbeddedStoreOptions,
+} from './embedded-options.js';
+import { acquireLock, type FileLock } from './lock.js';
+import { encodeEntry, type LogEntry, RecordKind } from './log-format.js';
+import { readLog } from './log-reader.js';
+import { dot, norm, TopK } from './top-k.js';
+import type {
+  BehaviorObservation,
+  BehaviorRecord,
+  BehaviorStore,
+  NearestFilter,
+  ScoredRecord,
+} from './types.js';
+import { checkObservation, checkPositiveInteger, checkRecord } from './validate.js';
+
+export { EMBEDDED_STORE_DEFAULTS, type EmbeddedStoreOptions } from './embedded-options.js';
+
+/** Records per delete entry in the log, so one prune does not make one huge JSON payload. */
+const IDS_PER_DELETE = 10_000;
+/** Bytes gathered before one write while compacting. */
+const COMPACT_WRITE_BYTES = 4 * 1024 * 1024;
+
+interface Entry {
+  record: BehaviorRecord;
+  norm: number;
+  /** Log bytes of the put and the latest touch that still describe this record. */
+  putBytes: number;
+  touchBytes: number;
+}
+
+export interface EmbeddedStoreStats {
+  records: number;
+  fileBytes: number;
+  /** Log bytes superseded by later records or deleted; compaction reclaims them. */
+  deadBytes: number;
+}
+
+/**
+ * A behavior store in one folder per encoder version: an append-only, checksummed log replayed into
+ * memory on open. Every record and vector is held in memory, and `nearest` is a brute-force scan, so
+ * it suits one machine and CI up to a few million behaviors; larger stores belong in Qdrant.
+ */
+export class EmbeddedStore implements BehaviorStore {
+  readonly encoderVersion: string;
+  readonly dimension: number;
+  /** The folder holding this encoder version's files. */
+  readonly folder: string;
+  readonly #options: CheckedEmbeddedStoreOptions;
+  readonly #logger: Logger;
+  readonly #logPath: string;
+
+  #entries = new Map<string, Entry>();
+  #isOpen = false;
+  #handle: FileHandle | undefined;
+  #lock: FileLock | undefined;
+  #fileBytes = 0;
+  #liveBytes = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+  /** Set when a failed write left the log in a state this process cannot vouch for. */
+  #broken: Error | undefined;
+
+  constructor(options: EmbeddedStoreOptions) {
+    this.#options = checkOptions(options);
+    this.encoderVersion = options.encoderVersion;
+    this.dimension = options.dimension;
+    this.folder = path.join(options.dir, options.encoderVersion);
+    this.#logPath = path.join(this.folder, LOG_FILE);
+    this.#logger = (options.logger ?? silentLogger()).child({
+      store: 'embedded',
+      encoderVersion: this.encoderVersion,
+      path: this.folder,
+    });
+  }
+
+  async open(): Promise<void> {
+    if (this.#isOpen) {
+      throw storeError('store is already open; close it before opening it again', this.folder);
+    }
+    const { readOnly } = this.#options;
+    if (!readOnly) {
+      await mkdir(this.folder, { recursive: true });
+      this.#lock = await acquireLock(path.join(this.folder, LOCK_FILE), this.#logger);
+    }
+
+    try {
+      await checkOrCreateMeta(this.folder, this, !readOnly);
+      if (!readOnly) await rm(path.join(this.folder, COMPACT_FILE), { force: true });
+      await this.#load();
+      if (!readOnly) this.#handle = await open(this.#logPath, 'a');
+    } catch (error) {
+      await this.#release();
+      throw error;
+    }
+
+    this.#isOpen = true;
+    this.#broken = undefined;
+    this.#logger.info({ records: this.#entries.size, fileBytes: this.#fileBytes, readOnly }, 'store opened');
+    if (!readOnly && this.#shouldCompact()) await this.compact();
+  }
+
+  async close(): Promise<void> {
+    if (!this.#isOpen) return;
+    this.#isOpen = false;
+    await this.#queue;
+    await this.#release();
+    this.#logger.info('store closed');
+  }
+
+  async upsert(records: readonly BehaviorRecord[]): Promise<void> {
+    this.#requireWritable();
+    for (const record of records) checkRecord(record, this);
+    if (records.length === 0) return;
+
+    await this.#exclusive(async () => {
+      const entries: LogEntry[] = records.map((record) => ({
+        kind: RecordKind.put,
+        record: { ...record, vector: record.vector.slice() },
+      }));
+      await this.#write(entries);
+    });
+  }
+
+  async get(ids: readonly string[]): Promise<Map<string, BehaviorRecord>> {
+    this.#requireOpen();
+    const found = new Map<string, BehaviorRecord>();
+    for (const id of ids) {
+      const entry = this.#entries.get(id);
+      if (entry !== undefined) found.set(id, copyRecord(entry.record));
+    }
+    return found;
+  }
+
+  async missing(ids: readonly string[]): Promise<string[]> {
+    this.#requireOpen();
+    const seen = new Set<string>();
+    const absent: string[] = [];
+    for (const id of ids) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      if (!this.#entries.has(id)) absent.push(id);
+    }
+    return absent;
+  }
+
+  async touch(observations: readonly BehaviorObservation[]): Promise<number> {
+    this.#requireWritable();
+    for (const observation of observations) checkObservation(observation);
+
+    return this.#exclusive(async () => {
+      const updates = new Map<string, LogEntry & { kind: typeof RecordKind.touch }>();
+      for (const { id, seenMs, count = 1 } of observations) {
+        const current = updates.get(id) ?? this.#entries.get(id)?.record;
+        if (current === undefined) continue;
+        updates.set(id, {
+          kind: RecordKind.touch,
+          id,
+          firstSeenMs: Math.min(current.firstSeenMs, seenMs),
+          lastSeenMs: Math.max(current.lastSeenMs, seenMs),
+          count: current.count + count,
+        });
+      }
+      await this.#write([...updates.values()]);
+      return updates.size;
+    });
+  }
+
+  async count(): Promise<number> {
+    this.#requireOpen();
+    return this.#entries.size;
+  }
+
+  /** Batches of copies of the records present when the scan started. */
+  async *scan(batchSize: number): AsyncGenerator<BehaviorRecord[]> {
+    checkPositiveInteger(batchSize, 'batchSize');
+    this.#requireOpen();
+    const snapshot = [...this.#entries.values()];
+    for (let start = 0; start < snapshot.length; start += batchSize) {
+      yield snapshot.slice(start, start + batchSize).map((entry) => copyRecord(entry.record));
+    }
+  }
+
+  async prune(olderThanMs: number): Promise<number> {
+    this.#requireWritable();
+    if (!Number.isFinite(olderThanMs)) {
+      throw new BaheError(
+        ErrorCode.CONFIG_INVALID,
+        `olderThanMs must be finite epoch ms; got ${olderThanMs}`,
+        {
+          context: { field: 'olderThanMs' },
+        },
+      );
+    }
+
+    return this.#exclusive(async () => {
+      const ids: string[] = [];
+      for (const [id, entry] of this.#entries) if (entry.record.lastSeenMs < olderThanMs) ids.push(id);
+      const entries: LogEntry[] = [];
+      for (let start = 0; start < ids.length; start += IDS_PER_DELETE) {
+        entries.push({ kind: RecordKind.delete, ids: ids.slice(start, start + IDS_PER_DELETE) });
+      }
+      await this.#write(entries);
+      this.#logger.info({ removed: ids.length, olderThanMs }, 'store pruned');
+      return ids.length;
+    });
+  }
+
+  async nearest(vector: Float32Array, k: number, filter: NearestFilter = {}): Promise<ScoredRecord[]> {
+    this.#requireOpen();
+    checkPositiveInteger(k, 'k');
+    if (vector.length !== this.dimension) {
+      throw new BaheError(
+        ErrorCode.STORE_MISMATCH,
+        `query vector has ${vector.length} values but the store holds ${this.dimension}; encode the query ` +
+          `with encoder version ${this.encoderVersion}`,
+        { context: { path: this.folder } },
+      );
+    }
+    const queryNorm = norm(vector);
+    if (queryNorm === 0) {
+      throw storeError('query vector is all zeros, so cosine similarity is undefined', this.folder);
+    }
+
+    const best = new TopK<Entry>(k);
+    for (const entry of this.#entries.values()) {
+      if (filter.type !== undefined && entry.record.type !== filter.type) continue;
+      const score = entry.norm === 0 ? 0 : dot(vector, entry.record.vector) / (queryNorm * entry.norm);
+      best.offer(entry, score);
+    }
+    return best.sorted().map(({ item, score }) => ({ record: copyRecord(item.record), score }));
+  }
+
+  /** Rewrites the log with one record per live behavior; runs by itself when dead bytes dominate. */
+  async compact(): Promise<void> {
+    this.#requireWritable();
+    await this.#exclusive(() => this.#compactNow());
+  }
+
+  stats(): EmbeddedStoreStats {
+    return {
+      records: this.#entries.size,
+      fileBytes: this.#fileBytes,
+      deadBytes: this.#fileBytes - this.#liveBytes,
+    };
+  }
+
+  async #load(): Promise<void> {
+    this.#entries = new Map();
+    this.#liveBytes = 0;
+    const result = await readLog(this.#logPath, this.dimension, (entry, bytes) => this.#apply(entry, bytes));
+    this.#fileBytes = result.validBytes;
+    if (result.tornTail === undefined) return;
+
+    const { offset, reason } = result.tornTail;
+    const droppedBytes = result.fileBytes - offset;
+    if (this.#options.readOnly) {
+      this.#logger.warn(
+        { offset, droppedBytes, reason },
+        'store log ends in an incomplete record; ignoring it',
+      );
+      return;
+    }
+    this.#logger.warn(
+      { offset, droppedBytes, reason },
+      'store log ends in an incomplete record, likely a crash during a write; truncating it',
+    );
+    const handle = await open(this.#logPath, 'r+');
+    try {
+      await handle.truncate(offset);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Applies one log entry to the in-memory state; shared by replay on open and by live writes. */
+  #apply(entry: LogEntry, bytes: number): void {
+    if (entry.kind === RecordKind.put) {
+      const old = this.#entries.get(entry.record.id);
+      if (old !== undefined) this.#liveBytes -= old.putBytes + old.touchBytes;
+      const record = entry.record;
+      this.#entries.set(record.id, { record, norm: norm(record.vector), putBytes: bytes, touchBytes: 0 });
+      this.#liveBytes += bytes;
+    } else if (entry.kind === RecordKind.touch) {
+      const current = this.#entries.get(entry.id);
+      if (current === undefined) return;
+      this.#liveBytes += bytes - current.touchBytes;
+      current.touchBytes = bytes;
+      current.record.firstSeenMs = entry.firstSeenMs;
+      current.record.lastSeenMs = entry.lastSeenMs;
+      current.record.count = entry.count;
+    } else {
+      for (const id of entry.ids) {
+        const current = this.#entries.get(id);
+        if (current === undefined) continue;
+        this.#liveBytes -= current.putBytes + current.touchBytes;
+        this.#entries.delete(id);
+      }
+    }
+  }
+
+  /** Appends and fsyncs the entries, then applies them; the caller holds the write queue. */
+  async #write(entries: LogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const buffers = entries.map(encodeEntry);
+    const data = buffers.length === 1 ? (buffers[0] as Buffer) : Buffer.concat(buffers);
+    await this.#append(data);
+    entries.forEach((entry, index) => {
+      this.#apply(entry, (buffers[index] as Buffer).length);
+    });
+    if (this.#shouldCompact()) await this.#compactNow();
+  }
+
+  async #append(data: Buffer): Promise<void> {
+    const handle = this.#writableHandle();
+    try {
+      await writeAll(handle, data);
+    } catch (cause) {
+      // Cut the partial write off so the next append does not land after garbage.
+      await handle.truncate(this.#fileBytes).catch((error: unknown) => {
+        this.#broken = error as Error;
+      });
+      throw storeError('writing the store log failed; see the cause (disk full?) and retry', this.#logPath, {
+        cause,
+        retryable: this.#broken === undefined,
+      });
+    }
+
+    try {
+      await handle.sync();
+    } catch (cause) {
+      // After a failed fsync the kernel may have dropped the written pages; only a reopen, which
+      // re-reads the log, tells what is really on disk.
+      this.#broken = cause as Error;
+      throw storeError('flushing the store log to disk failed; close and reopen the store', this.#logPath, {
+        cause,
+      });
+    }
+    this.#fileBytes += data.length;
+  }
+
+  async #compactNow(): Promise<void> {
+    const temp = path.join(this.folder, COMPACT_FILE);
+    const sizes = new Map<string, number>();
+    let totalBytes = 0;
+    const out = await open(temp, 'w');
+    try {
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      for (const [id, entry] of this.#entries) {
+        const buffer = encodeEntry({ kind: RecordKind.put, record: entry.record });
+        sizes.set(id, buffer.length);
+        pending.push(buffer);
+        pendingBytes += buffer.length;
+        if (pendingBytes >= COMPACT_WRITE_BYTES) {
+          await writeAll(out, Buffer.concat(pending));
+          totalBytes += pendingBytes;
+          pending = [];
+          pendingBytes = 0;
+        }
+      }
+      await writeAll(out, Buffer.concat(pending));
+      totalBytes += pendingBytes;
+      await out.sync();
+    } catch (error) {
+      await out.close();
+      await rm(temp, { force: true });
+      throw error;
+    }
+    await out.close();
+
+    const before = this.#fileBytes;
+    try {
+      await rename(temp, this.#logPath);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    try {
+      await fsyncDir(this.folder);
+      await this.#handle?.close();
+      this.#handle = await open(this.#logPath, 'a');
+    } catch (cause) {
+      this.#broken = cause as Error;
+      throw storeError('reopening the store log after compaction failed; reopen the store', this.#logPath, {
+        cause,
+      });
+    }
+
+    for (const [id, entry] of this.#entries) {
+      entry.putBytes = sizes.get(id) as number;
+      entry.touchBytes = 0;
+    }
+    this.#fileBytes = totalBytes;
+    this.#liveBytes = totalBytes;
+    this.#logger.info(
+      { records: this.#entries.size, beforeBytes: before, afterBytes: totalBytes },
+      'store compacted',
+    );
+  }
+
+  #shouldCompact(): boolean {
+    const dead = this.#fileBytes - this.#liveBytes;
+    const { compactMinDeadBytes, compactDeadRatio } = this.#options;
+    return dead > 0 && dead >= compactMinDeadBytes && dead > compactDeadRatio * this.#fileBytes;
+  }
+
+  /** Runs `task` after every write queued before it, so log order matches call order. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    // Tasks queued before close() still run: close() waits for the queue before it releases the log.
+    const run = this.#queue.then(() => {
+      if (this.#broken !== undefined) {
+        throw storeError('an earlier write failed; close and reopen the store', this.folder, {
+          cause: this.#broken,
+        });
+      }
+      return task();
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #release(): Promise<void> {
+    const handle = this.#handle;
+    const lock = this.#lock;
+    this.#handle = undefined;
+    this.#lock = undefined;
+    this.#entries = new Map();
+    this.#fileBytes = 0;
+    this.#liveBytes = 0;
+    try {
+      await handle?.close();
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  #requireOpen(): void {
+    if (!this.#isOpen) throw storeError('store is not open; call open() first', this.folder);
+  }
+
+  #requireWritable(): void {
+    this.#requireOpen();
+    if (this.#options.readOnly) {
+      throw storeError('store was opened read-only; open it without readOnly to write', this.folder);
+    }
+    if (this.#broken !== undefined) {
+      throw storeError('an earlier write failed; close and reopen the store', this.folder, {
+        cause: this.#broken,
+      });
+    }
+  }
+
+  #writableHandle(): FileHandle {
+    if (this.#handle === undefined) throw storeError('store log is not open for writing', this.folder);
+    return this.#handle;
+  }
+}
+
+function copyRecord(record: BehaviorRecord): BehaviorRecord {
+  return { ...record, vector: record.vector.slice() };
+}
+
+function storeError(
+  message: string,
+  where: string,
+  options: { cause?: unknown; retryable?: boolean } = {},
+): BaheError {
+  return new BaheError(ErrorCode.STORE_FAILED, message, { ...options, context: { path: where } });
+}
