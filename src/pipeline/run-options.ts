@@ -1,0 +1,91 @@
+/** Options of `bahe run`, the in-process pipeline over a replayed dataset. */
+import type { OptionSpecs, ParsedOptions } from '../config/options.js';
+
+export const RUN_OPTION_SPECS = {
+  data: {
+    kind: 'string',
+    description:
+      'MovieLens-100K folder (u.data, u.item). Default: ../shared/data/movielens-100k when present, ' +
+      'otherwise the archive is fetched from its publisher into --cache-dir and checked against its sha256.',
+  },
+  model: { kind: 'string', default: 'model/default', description: 'Compiled model folder.' },
+  stateDir: {
+    kind: 'string',
+    default: '.bahe',
+    description: 'Where the embedded store and the checkpoints live; a second run resumes from here.',
+  },
+  cacheDir: { kind: 'string', default: '.bahe/cache', description: 'Where fetched datasets are kept.' },
+  maxImpressions: {
+    kind: 'integer',
+    min: 0,
+    default: 20_000,
+    description: 'Impressions to train on in this run (0: all that remain in the stream).',
+  },
+  provider: {
+    kind: 'string',
+    choices: ['cpu', 'cuda'],
+    default: 'cpu',
+    description: 'ONNX Runtime execution provider for the encoder and the trainer.',
+  },
+  threads: {
+    kind: 'integer',
+    min: 0,
+    max: 1024,
+    default: 0,
+    description: 'Threads per graph (0: one per core).',
+  },
+  encoderBatchSize: {
+    kind: 'integer',
+    min: 1,
+    max: 4096,
+    default: 256,
+    description: 'Texts per encoder call.',
+  },
+  encoderMaxWaitMs: {
+    kind: 'integer',
+    min: 0,
+    max: 60_000,
+    default: 20,
+    description: 'How long a new behavior waits for others to fill an encoder batch.',
+  },
+  checkpointEverySteps: {
+    kind: 'integer',
+    min: 1,
+    default: 25,
+    description: 'Training steps between checkpoints (one is always written at the end).',
+  },
+  keepCheckpoints: {
+    kind: 'integer',
+    min: 1,
+    max: 1000,
+    default: 3,
+    description: 'Checkpoints kept on disk.',
+  },
+  learningRateUpper: {
+    kind: 'number',
+    min: 0,
+    max: 1,
+    description: "Learning rate of the upper (aggregation) layers. Default: the model manifest's.",
+  },
+  learningRateHead: {
+    kind: 'number',
+    min: 0,
+    max: 1,
+    description: "Learning rate of the CTR head. Default: the model manifest's.",
+  },
+  progressIntervalMs: {
+    kind: 'integer',
+    min: 100,
+    default: 5_000,
+    description: 'Milliseconds between progress lines.',
+  },
+  logLevel: {
+    kind: 'string',
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    default: 'info',
+    description: 'Log level of the JSON log on standard error.',
+  },
+  json: { kind: 'boolean', default: false, description: 'Print the summary as JSON instead of a table.' },
+} as const satisfies OptionSpecs;
+
+export type RunOptions = ParsedOptions<typeof RUN_OPTION_SPECS>;

@@ -1,0 +1,38 @@
+import { openSession } from '../../src/encoder/ort-session.js';
+import { type LoadedModel, loadModel } from '../../src/model/load.js';
+import type { BatchShape } from '../../src/trainer/batch.js';
+import { TrainStepGraph } from '../../src/trainer/train-step.js';
+import { defaultModelDir } from './data.js';
+
+let cached: Promise<LoadedModel> | undefined;
+
+/** The committed default model, loaded once per test process. */
+export function defaultModel(): Promise<LoadedModel> {
+  cached ??= loadModel(defaultModelDir);
+  return cached;
+}
+
+export function batchShapeOf(model: LoadedModel): BatchShape {
+  const { manifest } = model;
+  return {
+    rows: manifest.trainBatchSize,
+    behaviorTypes: manifest.behaviorTypes,
+    maxHistoryPerType: manifest.maxHistoryPerType,
+    hiddenSize: manifest.hiddenSize,
+    sideFeatureCount: manifest.sideFeatures.length,
+  };
+}
+
+export async function openTrainStep(model: LoadedModel): Promise<TrainStepGraph> {
+  const session = await openSession(model.files.trainStep, { intraOpThreads: 2 });
+  return new TrainStepGraph(session, model.manifest.parameters.entries, batchShapeOf(model));
+}
+
+/** A deterministic pseudo-random source for test data (Park-Miller). */
+export function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 48271) % 2147483647;
+    return state / 2147483647;
+  };
+}
