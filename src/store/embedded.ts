@@ -104,7 +104,7 @@ export class EmbeddedStore implements BehaviorStore {
     this.#isOpen = true;
     this.#broken = undefined;
     this.#logger.info({ records: this.#entries.size, fileBytes: this.#fileBytes, readOnly }, 'store opened');
-    if (!readOnly && this.#shouldCompact()) await this.compact();
+    if (!readOnly && this.#shouldCompact()) await this.#exclusive(() => this.#compactQuietly());
   }
 
   async close(): Promise<void> {
@@ -316,7 +316,7 @@ export class EmbeddedStore implements BehaviorStore {
     entries.forEach((entry, index) => {
       this.#apply(entry, (buffers[index] as Buffer).length);
     });
-    if (this.#shouldCompact()) await this.#compactNow();
+    if (this.#shouldCompact()) await this.#compactQuietly();
   }
 
   async #append(data: Buffer): Promise<void> {
@@ -405,6 +405,19 @@ export class EmbeddedStore implements BehaviorStore {
       { records: this.#entries.size, beforeBytes: before, afterBytes: totalBytes },
       'store compacted',
     );
+  }
+
+  /**
+   * Compaction started by the store itself: the records are already durable, so a failure is logged
+   * rather than failing the call that triggered it (a failure that leaves the log unusable still
+   * stops later writes).
+   */
+  async #compactQuietly(): Promise<void> {
+    try {
+      await this.#compactNow();
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'store compaction failed; the log keeps its dead records');
+    }
   }
 
   #shouldCompact(): boolean {

@@ -154,6 +154,25 @@ describe('embedded store', () => {
     await assert.rejects(make().open(), /is corrupt at byte offset/, 'the failed open released its lock');
   });
 
+  test('overlapping writes without awaiting each other land in call order', async (t) => {
+    const { make } = await storeDir(t);
+    const store = await opened(t, make({ compactMinDeadBytes: 512 }));
+    const records = makeRecords(10, DIMENSION, { seenMs: 1000 });
+    const writes: Promise<unknown>[] = [store.upsert(records)];
+    for (let round = 1; round <= 30; round += 1) {
+      writes.push(store.touch(records.map((r) => ({ id: r.id, seenMs: 1000 + round }))));
+    }
+    writes.push(store.prune(1015), store.upsert(makeRecords(2, DIMENSION, { first: 10, seenMs: 5000 })));
+    await Promise.all(writes);
+    await store.close();
+
+    const reopened = await opened(t, make());
+    assert.equal(await reopened.count(), 12);
+    const got = await reopened.get([behaviorId(3)]);
+    assert.equal(got.get(behaviorId(3))?.count, 31);
+    assert.equal(got.get(behaviorId(3))?.lastSeenMs, 1030);
+  });
+
   test('a second opener in the same process is refused with the holder pid', async (t) => {
     const { make } = await storeDir(t);
     await opened(t, make());
