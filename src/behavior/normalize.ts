@@ -12,11 +12,15 @@ export const BEHAVIOR_TYPE_PATTERN = /^[a-z0-9_]{1,64}$/;
 
 // `\s` already covers tabs, newlines, NBSP, U+2028/2029, U+3000 and U+FEFF; the zero-width space,
 // joiners and word joiner are not whitespace to JavaScript, yet they split or glue words invisibly.
-const SEPARATOR_RUN = /[\s\u200B-\u200D\u2060]+/gu;
+// Control characters (C0, DEL, C1 such as U+0085) carry no text and the tokenizer drops them.
+const SEPARATOR_RUN = /[\s\p{Cc}\u200B-\u200D\u2060]+/gu;
+// A soft hyphen only marks where a word may break: "co\u00ADoperate" is "cooperate".
+const SOFT_HYPHEN = /\u00AD/gu;
 
 /**
  * Puts a behavior text in the one form its identity is computed from: NFKC, lowercase (locale
- * independent), every whitespace or zero-width run made one space, trimmed.
+ * independent), soft hyphens dropped, every whitespace, control or zero-width run made one space,
+ * trimmed.
  */
 export function normalizeBehaviorText(text: string, options: BehaviorTextOptions = {}): string {
   const maxChars = checkMaxChars(options.maxChars ?? BEHAVIOR_TEXT_DEFAULTS.maxChars);
@@ -36,6 +40,7 @@ export function normalizeBehaviorText(text: string, options: BehaviorTextOptions
     .normalize('NFKC')
     .toLowerCase()
     .normalize('NFKC')
+    .replace(SOFT_HYPHEN, '')
     .replace(SEPARATOR_RUN, ' ')
     .trim();
 

@@ -75,3 +75,9 @@ test('behavior types are short [a-z0-9_] names', () => {
     assert.throws(() => validateBehaviorType(type), textInvalid, type);
   }
 });
+
+test('control characters separate words and soft hyphens vanish, so invisible bytes do not split identities', () => {
+  assert.equal(normalizeBehaviorText('a\u0000b\u0085c\u007fd'), 'a b c d');
+  assert.equal(normalizeBehaviorText('co\u00ADoperate'), 'cooperate');
+  assert.throws(() => normalizeBehaviorText('\u0001\u0085\u00AD'), /empty after normalisation/);
+});
