@@ -154,3 +154,8 @@ export function formatHelp(usage: string, summary: string, specs: OptionSpecs): 
   lines.push('  --help', '      Show this text.');
   return lines.join('\n');
 }
+
+/** The entries of `options` that are not undefined, so that spreading them never erases a default. */
+export function definedOnly<T extends object>(options: Partial<T>): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

@@ -2,6 +2,7 @@
  * AdamW (Adam with decoupled weight decay, Loshchilov & Hutter 2019) over named float32 tensors.
  * The gradients come from the compiled train-step graph; this only applies the update.
  */
+import { definedOnly } from '../config/options.js';
 
 export interface AdamWOptions {
   beta1: number;
@@ -103,8 +104,4 @@ function globalNorm(tensors: ReadonlyMap<string, Float32Array>): number {
 
 function zerosLike(parameters: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
   return new Map([...parameters].map(([name, value]) => [name, new Float32Array(value.length)]));
-}
-
-function definedOnly<T extends object>(options: Partial<T>): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

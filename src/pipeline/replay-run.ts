@@ -1,0 +1,326 @@
+/**
+ * The main job on its embedded defaults: replay MovieLens-100K in time order through behavior
+ * identity, the seen-set, the encoder, the embedded store and the micro-batch trainer, checkpointing
+ * as it goes so that a second run resumes where the first stopped.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { BehaviorIdentityCache } from '../behavior/identity-cache.js';
+import { OnnxEncoder } from '../encoder/onnx-encoder.js';
+import { type ExecutionProvider, openSession } from '../encoder/ort-session.js';
+import { BaheError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { type LoadedModel, loadModel } from '../model/load.js';
+import { openMovieLens100k } from '../sources/movielens.js';
+import { EmbeddedStore } from '../store/embedded.js';
+import type { TrainingImpression } from '../trainer/batch.js';
+import {
+  type Checkpoint,
+  type ModelIdentity,
+  parameterLayoutSha256,
+  readLatestCheckpoint,
+  writeCheckpoint,
+} from '../trainer/checkpoint.js';
+import type { RunningMetricsState } from '../trainer/metrics.js';
+import { TrainStepGraph } from '../trainer/train-step.js';
+import { Trainer, type TrainerSnapshot } from '../trainer/trainer.js';
+import { type BehaviorRef, BehaviorVectors } from './behavior-vectors.js';
+import { behaviorRefOf, resolveImpression } from './impressions.js';
+import { Progress } from './progress.js';
+import type { RunOptions } from './run-options.js';
+
+/** What `bahe run` reports at the end. */
+export interface RunSummary {
+  eventsRead: number;
+  behaviorEvents: number;
+  impressions: number;
+  rejectedEvents: number;
+  behaviorOccurrences: number;
+  uniqueBehaviors: number;
+  alreadyStored: number;
+  encoderCalls: number;
+  encoderBatches: number;
+  /** Behavior occurrences per unique behavior: how often each encoding is reused. */
+  dedupeRatio: number;
+  storedBehaviors: number;
+  trainingSteps: number;
+  totalSteps: number;
+  totalSamples: number;
+  /** Impressions trained per second of training-step time. */
+  trainSamplesPerS: number;
+  /** Impressions per second of the whole run, encoding and I/O included. */
+  endToEndSamplesPerS: number;
+  runningAuc: number;
+  runningLogLoss: number;
+  baselineAuc: number;
+  baselineLogLoss: number;
+  /** AUC of this run's impressions only, for BAHE and the baseline. */
+  runAuc: number;
+  runBaselineAuc: number;
+  checkpointPath: string | undefined;
+  resumedFromStep: number;
+  streamPosition: number;
+  streamTotal: number;
+  streamFinished: boolean;
+  elapsedS: number;
+}
+
+interface ReplayPosition {
+  /** Index of the next event to process. */
+  event: number;
+}
+
+interface ReplayMetrics {
+  bahe: RunningMetricsState;
+  baseline: RunningMetricsState;
+}
+
+/** The shared dataset folder next to the repository, used when present and no folder is given. */
+const SHARED_MOVIELENS = path.join('..', 'shared', 'data', 'movielens-100k');
+
+export async function runReplay(
+  options: RunOptions,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<RunSummary> {
+  const started = performance.now();
+  const model = await loadModel(options.model);
+  const { manifest } = model;
+  const log = logger.child({ model: manifest.name, encoderVersion: manifest.encoderVersion });
+
+  const store = new EmbeddedStore({
+    dir: path.join(options.stateDir, 'store'),
+    encoderVersion: manifest.encoderVersion,
+    dimension: manifest.hiddenSize,
+    logger: log,
+  });
+  const sessionOptions = {
+    executionProviders: [options.provider as ExecutionProvider],
+    intraOpThreads: options.threads,
+  };
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    await store.open();
+    closers.push(() => store.close());
+    const encoder = await OnnxEncoder.fromModel(model, sessionOptions);
+    closers.push(() => encoder.close());
+    const vectors = new BehaviorVectors(store, (texts) => encoder.encode(texts), {
+      encoderBatchSize: options.encoderBatchSize,
+      encoderMaxWaitMs: options.encoderMaxWaitMs,
+    });
+    closers.push(() => vectors.close());
+    const graph = new TrainStepGraph(
+      await openSession(model.files.trainStep, sessionOptions),
+      manifest.parameters.entries,
+      batchShape(model),
+    );
+    closers.push(() => graph.close());
+
+    const checkpointDir = path.join(options.stateDir, 'checkpoints');
+    const identity = modelIdentity(model);
+    const latest = await readLatestCheckpoint(checkpointDir, { expectedModel: identity, logger: log });
+    const trainer = new Trainer(
+      trainerSettings(model, options),
+      graph,
+      latest ? snapshotOf(latest.checkpoint) : model.parameters,
+    );
+    const startEvent = latest ? (latest.checkpoint.sourcePosition as ReplayPosition).event : 0;
+    if (latest)
+      log.info({ path: latest.path, step: trainer.step, event: startEvent }, 'resuming from checkpoint');
+
+    const dataDir = options.data ?? (existsSync(SHARED_MOVIELENS) ? SHARED_MOVIELENS : undefined);
+    const startRating = Math.floor(startEvent / 2);
+    const stream = await openMovieLens100k({
+      ...(dataDir === undefined ? {} : { dir: dataDir }),
+      cacheDir: options.cacheDir,
+      maxHistoryPerType: manifest.maxHistoryPerType,
+      startAtEvent: startEvent,
+      maxImpressions:
+        options.maxImpressions === 0 ? Number.POSITIVE_INFINITY : startRating + options.maxImpressions,
+      logger: log,
+    });
+    const remaining = Math.max(0, Math.floor(stream.total / 2) - startRating);
+    log.info({ dataDir: dataDir ?? 'fetched', startEvent, impressions: remaining }, 'replay started');
+
+    const identities = new BehaviorIdentityCache();
+    const progress = new Progress(log, {
+      unit: 'impressions',
+      total: remaining,
+      intervalMs: options.progressIntervalMs,
+    });
+    const counts = { eventsRead: 0, behaviorEvents: 0, impressions: 0, rejectedEvents: 0 };
+    const runStartCount = trainer.metrics.count;
+    let pendingBehaviors: BehaviorRef[] = [];
+    let batch: TrainingImpression[] = [];
+    let batchRefs: BehaviorRef[] = [];
+    let position = startEvent;
+    let trainMs = 0;
+    let checkpointPath = latest?.path;
+    const stepsAtStart = trainer.step;
+
+    const saveCheckpoint = async (): Promise<void> => {
+      await vectors.flushSightings();
+      const written = await writeCheckpoint(
+        checkpointDir,
+        checkpointOf(identity, trainer.snapshot(), { event: position }),
+        { keep: options.keepCheckpoints, logger: log.child({ event: position }) },
+      );
+      checkpointPath = written.path;
+      log.info(
+        { path: written.path, step: trainer.step, event: position, bytes: written.bytes },
+        'checkpoint written',
+      );
+    };
+
+    const trainBatch = async (nextPosition: number): Promise<void> => {
+      // Behaviors read so far must be stored before the checkpoint that covers them is written.
+      await vectors.ensure(pendingBehaviors, true);
+      pendingBehaviors = [];
+      await vectors.ensure(batchRefs);
+      const lookup = await vectors.vectors(batchRefs.map((ref) => ref.id));
+      const stepStarted = performance.now();
+      const report = await trainer.trainMicroBatch(batch, (id) => lookup.get(id) as Float32Array);
+      trainMs += performance.now() - stepStarted;
+      log.debug(report, 'training step');
+      progress.advance(batch.length, { step: report.step, loss: Number(report.loss.toFixed(4)) });
+      batch = [];
+      batchRefs = [];
+      position = nextPosition;
+      if (trainer.step % options.checkpointEverySteps === 0) await saveCheckpoint();
+    };
+
+    for await (const { kind, index, event } of stream) {
+      if (signal?.aborted) break;
+      counts.eventsRead += 1;
+      try {
+        if (kind === 'BehaviorEvent') {
+          counts.behaviorEvents += 1;
+          pendingBehaviors.push(behaviorRefOf(event, identities));
+          if (pendingBehaviors.length >= options.encoderBatchSize) {
+            await vectors.ensure(pendingBehaviors, true);
+            pendingBehaviors = [];
+          }
+        } else {
+          counts.impressions += 1;
+          const resolved = resolveImpression(event, identities);
+          batch.push(resolved.impression);
+          batchRefs.push(...resolved.refs);
+          if (batch.length === manifest.trainBatchSize) await trainBatch(index + 1);
+        }
+      } catch (error) {
+        if (!(error instanceof BaheError) || error.retryable || !error.code.startsWith('BAHE_BEHAVIOR'))
+          throw error;
+        counts.rejectedEvents += 1;
+        log.warn({ err: error, eventId: event.eventId, index }, 'event rejected');
+      }
+      if (batch.length === 0) position = Math.max(position, index + 1);
+    }
+
+    if (signal?.aborted) {
+      log.warn(
+        { pendingImpressions: batch.length },
+        'interrupted; the unfinished micro-batch is left for the next run',
+      );
+      await vectors.ensure(pendingBehaviors, true);
+    } else if (batch.length > 0) {
+      await trainBatch(startEvent + counts.eventsRead);
+    } else {
+      await vectors.ensure(pendingBehaviors, true);
+      position = startEvent + counts.eventsRead;
+    }
+    if (trainer.step > stepsAtStart || position !== startEvent) await saveCheckpoint();
+
+    const stats = vectors.stats;
+    const trained = trainer.samples - (latest?.checkpoint.samplesSeen ?? 0);
+    return {
+      ...counts,
+      behaviorOccurrences: stats.occurrences,
+      uniqueBehaviors: stats.unique,
+      alreadyStored: stats.alreadyStored,
+      encoderCalls: stats.encoded,
+      encoderBatches: stats.encoderBatches,
+      dedupeRatio: stats.unique === 0 ? 0 : stats.occurrences / stats.unique,
+      storedBehaviors: await store.count(),
+      trainingSteps: trainer.step - stepsAtStart,
+      totalSteps: trainer.step,
+      totalSamples: trainer.samples,
+      trainSamplesPerS: trainMs > 0 ? (trained * 1000) / trainMs : 0,
+      endToEndSamplesPerS: trained / ((performance.now() - started) / 1000),
+      runningAuc: trainer.metrics.auc(),
+      runningLogLoss: trainer.metrics.logLoss,
+      baselineAuc: trainer.baselineMetrics.auc(),
+      baselineLogLoss: trainer.baselineMetrics.logLoss,
+      runAuc: trainer.metrics.aucOfRange(runStartCount, trainer.metrics.count),
+      runBaselineAuc: trainer.baselineMetrics.aucOfRange(runStartCount, trainer.baselineMetrics.count),
+      checkpointPath,
+      resumedFromStep: stepsAtStart,
+      streamPosition: position,
+      streamTotal: 2 * stream.ratingCount,
+      streamFinished: position >= 2 * stream.ratingCount,
+      elapsedS: (performance.now() - started) / 1000,
+    };
+  } finally {
+    for (const close of closers.reverse()) {
+      await close().catch((error: unknown) => log.warn({ err: error }, 'release failed during shutdown'));
+    }
+  }
+}
+
+function batchShape(model: LoadedModel) {
+  const { manifest } = model;
+  return {
+    rows: manifest.trainBatchSize,
+    behaviorTypes: manifest.behaviorTypes,
+    maxHistoryPerType: manifest.maxHistoryPerType,
+    hiddenSize: manifest.hiddenSize,
+    sideFeatureCount: manifest.sideFeatures.length,
+  };
+}
+
+function trainerSettings(model: LoadedModel, options: RunOptions) {
+  const { training, parameters } = model.manifest;
+  const learningRate = { ...training.learningRate };
+  if (options.learningRateUpper !== undefined) learningRate.upper = options.learningRateUpper;
+  if (options.learningRateHead !== undefined) learningRate.head = options.learningRateHead;
+  return {
+    shape: batchShape(model),
+    parameters: parameters.entries,
+    learningRate,
+    optimizer: { weightDecay: training.weightDecay },
+  };
+}
+
+export function modelIdentity(model: LoadedModel): ModelIdentity {
+  return {
+    modelName: model.manifest.name,
+    encoderVersion: model.manifest.encoderVersion,
+    layoutSha256: parameterLayoutSha256(model.manifest.parameters.entries),
+  };
+}
+
+function checkpointOf(model: ModelIdentity, snapshot: TrainerSnapshot, position: ReplayPosition): Checkpoint {
+  const metrics: ReplayMetrics = { bahe: snapshot.metrics, baseline: snapshot.baseline };
+  return {
+    model,
+    step: snapshot.step,
+    samplesSeen: snapshot.samples,
+    parameters: snapshot.parameters,
+    optimizer: snapshot.optimizer,
+    sourcePosition: position,
+    metrics,
+    sideFeatures: snapshot.features,
+  };
+}
+
+function snapshotOf(checkpoint: Checkpoint): TrainerSnapshot {
+  const metrics = checkpoint.metrics as ReplayMetrics;
+  return {
+    step: checkpoint.step,
+    samples: checkpoint.samplesSeen,
+    parameters: checkpoint.parameters,
+    optimizer: checkpoint.optimizer,
+    metrics: metrics.bahe,
+    baseline: metrics.baseline,
+    features: checkpoint.sideFeatures as TrainerSnapshot['features'],
+  };
+}

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { parseOptions } from '../../src/config/options.js';
+import { isBaheError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
+import { runReplay } from '../../src/pipeline/replay-run.js';
+import { RUN_OPTION_SPECS } from '../../src/pipeline/run-options.js';
+import { EmbeddedStore } from '../../src/store/embedded.js';
+import { readLatestCheckpoint } from '../../src/trainer/checkpoint.js';
+import { datasetDir, defaultModelDir, tempDir } from '../helpers/data.js';
+import { defaultModel } from '../helpers/model.js';
+import { type Row, writeMovieLensFolder } from '../sources/made-up-data.js';
+
+const movielens = datasetDir('movielens-100k');
+
+function options(flags: string[]) {
+  return parseOptions(RUN_OPTION_SPECS, [...flags, '--model', defaultModelDir, '--threads', '2'], {}).options;
+}
+
+async function storedCount(stateDir: string): Promise<number> {
+  const { manifest } = await defaultModel();
+  const store = new EmbeddedStore({
+    dir: path.join(stateDir, 'store'),
+    encoderVersion: manifest.encoderVersion,
+    dimension: manifest.hiddenSize,
+  });
+  await store.open();
+  try {
+    return await store.count();
+  } finally {
+    await store.close();
+  }
+}
+
+test('a slice of MovieLens runs end to end, and a second run resumes without re-encoding', {
+  skip: movielens.skip,
+}, async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const first = await runReplay(
+      options(['--data', movielens.dir, '--state-dir', dir, '--max-impressions', '300']),
+      silentLogger(),
+    );
+    assert.equal(first.impressions, 300);
+    assert.equal(first.behaviorEvents, 300);
+    assert.equal(first.trainingSteps, Math.ceil(300 / 128));
+    assert.equal(first.alreadyStored, 0);
+    assert.equal(
+      first.encoderCalls,
+      first.uniqueBehaviors,
+      'a fresh store encodes every unique behavior once',
+    );
+    assert.equal(first.storedBehaviors, first.uniqueBehaviors);
+    assert.ok(first.behaviorOccurrences > first.uniqueBehaviors, 'histories repeat behaviors');
+    assert.ok(first.runningAuc > 0.5 && first.runningAuc < 1);
+    assert.ok(first.checkpointPath?.startsWith(path.join(dir, 'checkpoints')));
+
+    const second = await runReplay(
+      options(['--data', movielens.dir, '--state-dir', dir, '--max-impressions', '300']),
+      silentLogger(),
+    );
+    assert.equal(second.resumedFromStep, first.totalSteps);
+    assert.equal(second.impressions, 300, 'the second run starts where the first stopped');
+    assert.equal(second.totalSamples, 600);
+    assert.equal(
+      second.encoderCalls,
+      second.uniqueBehaviors - second.alreadyStored,
+      'stored behaviors are not encoded again',
+    );
+    assert.ok(second.alreadyStored > 0);
+    const latest = await readLatestCheckpoint(path.join(dir, 'checkpoints'));
+    assert.deepEqual(latest?.checkpoint.sourcePosition, { event: 1200 });
+  } finally {
+    await cleanup();
+  }
+});
+
+test('stopping at a checkpoint and resuming gives the same parameters as one uninterrupted run', {
+  skip: movielens.skip,
+}, async () => {
+  const straight = await tempDir();
+  const split = await tempDir();
+  try {
+    const common = ['--data', movielens.dir, '--checkpoint-every-steps', '1'];
+    await runReplay(
+      options([...common, '--state-dir', straight.dir, '--max-impressions', '512']),
+      silentLogger(),
+    );
+    await runReplay(
+      options([...common, '--state-dir', split.dir, '--max-impressions', '256']),
+      silentLogger(),
+    );
+    const resumed = await runReplay(
+      options([...common, '--state-dir', split.dir, '--max-impressions', '256']),
+      silentLogger(),
+    );
+    assert.equal(resumed.totalSteps, 4);
+
+    const a = await readLatestCheckpoint(path.join(straight.dir, 'checkpoints'));
+    const b = await readLatestCheckpoint(path.join(split.dir, 'checkpoints'));
+    assert.ok(a && b);
+    assert.equal(a.checkpoint.step, b.checkpoint.step);
+    assert.equal(a.checkpoint.samplesSeen, b.checkpoint.samplesSeen);
+    assert.deepEqual(b.checkpoint.sourcePosition, a.checkpoint.sourcePosition);
+    for (const [name, value] of a.checkpoint.parameters) {
+      const other = b.checkpoint.parameters.get(name) as Float32Array;
+      let maxDiff = 0;
+      for (let i = 0; i < value.length; i += 1)
+        maxDiff = Math.max(maxDiff, Math.abs((value[i] as number) - (other[i] as number)));
+      assert.ok(maxDiff < 1e-5, `${name} differs by ${maxDiff}`);
+    }
+    // The same impressions were scored, in the same order, none twice; scores agree up to float noise.
+    type Scored = { bahe: { scores: number[]; labels: number[] } };
+    const scoredA = (a.checkpoint.metrics as Scored).bahe;
+    const scoredB = (b.checkpoint.metrics as Scored).bahe;
+    assert.deepEqual(scoredB.labels, scoredA.labels);
+    assert.equal(scoredB.scores.length, 512);
+    scoredA.scores.forEach((score, i) => assert.ok(Math.abs(score - (scoredB.scores[i] as number)) < 1e-4));
+  } finally {
+    await straight.cleanup();
+    await split.cleanup();
+  }
+});
+
+test('invalid behavior texts are rejected and counted while every other event is processed', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    // Made-up titles: one that is only control characters, one far over the length limit.
+    const titles = new Map<number, string>([
+      [1, 'A Made-Up Film (1990)'],
+      [2, '\u0085\u0001'],
+      [3, `An Endless Title ${'x'.repeat(1200)}`],
+      [4, 'Another Made-Up Film (1991)'],
+    ]);
+    const rows: Row[] = [];
+    for (let user = 1; user <= 20; user += 1) {
+      for (let item = 1; item <= 4; item += 1)
+        rows.push([user, item, ((user + item) % 5) + 1, 1_000 + user * 10 + item]);
+    }
+    const data = await writeMovieLensFolder(path.join(dir, 'data'), rows, titles);
+    const summary = await runReplay(
+      options(['--data', data, '--state-dir', path.join(dir, 'state')]),
+      silentLogger(),
+    );
+
+    assert.equal(summary.eventsRead, 160);
+    assert.equal(summary.rejectedEvents, 80, 'every event of items 2 and 3 is rejected');
+    assert.equal(summary.impressions, 80);
+    assert.equal(summary.trainingSteps, 1, '40 valid impressions make one micro-batch');
+    assert.equal(summary.totalSamples, 40);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a corrupt model file stops the run with a clear error and loses nothing already stored', {
+  skip: movielens.skip,
+}, async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const state = path.join(dir, 'state');
+    const first = await runReplay(
+      options(['--data', movielens.dir, '--state-dir', state, '--max-impressions', '128']),
+      silentLogger(),
+    );
+
+    const model = path.join(dir, 'model');
+    await cp(defaultModelDir, model, { recursive: true });
+    const graph = path.join(model, 'train_step.onnx');
+    const bytes = await readFile(graph);
+    await writeFile(graph, bytes.subarray(0, bytes.length >> 1));
+
+    await assert.rejects(
+      runReplay({ ...options(['--data', movielens.dir, '--state-dir', state]), model }, silentLogger()),
+      (error: unknown) =>
+        isBaheError(error, 'BAHE_MODEL_INVALID') && error.message.includes('train_step.onnx'),
+    );
+    assert.equal(await storedCount(state), first.storedBehaviors);
+    assert.equal(
+      (await readdir(path.join(state, 'checkpoints'))).filter((f) => f.endsWith('.ckpt')).length,
+      1,
+    );
+  } finally {
+    await cleanup();
+  }
+});
