@@ -10,6 +10,9 @@ export interface GraphFile {
   /** Path relative to the model folder. */
   file: string;
   sha256: string;
+  /** Input and output names, when the compiler lists them. */
+  inputs?: string[];
+  outputs?: string[];
 }
 
 export interface ParameterEntry {
@@ -37,9 +40,19 @@ export interface ModelManifest {
   trainBatchSize: number;
   graphs: { encoder: GraphFile; aggregator: GraphFile; trainStep: GraphFile };
   parameters: { file: string; sha256: string; dtype: 'float32'; entries: ParameterEntry[] };
-  training: { learningRate: Record<string, number>; weightDecay: number };
+  training: TrainingSettings;
   /** What the compiler measured (precision, gradient checks); kept as written, not read by the service. */
   checks: Record<string, unknown>;
+}
+
+export interface TrainingSettings {
+  learningRate: Record<string, number>;
+  weightDecay: number;
+  /** The remaining settings are optional in the format; the trainer picks its defaults when absent. */
+  optimizer?: string;
+  betas?: [number, number];
+  epsilon?: number;
+  maxGradNorm?: number;
 }
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -125,7 +138,26 @@ export function parseManifest(json: unknown, file: string): ModelManifest {
   for (const group of Object.keys(rates)) {
     learningRate[group] = v.number(rates, `training.learningRate.${group}`, 0, 10);
   }
-  const training = { learningRate, weightDecay: v.number(trainingObject, 'training.weightDecay', 0, 10) };
+  const training: TrainingSettings = {
+    learningRate,
+    weightDecay: v.number(trainingObject, 'training.weightDecay', 0, 10),
+  };
+  if (trainingObject.optimizer !== undefined)
+    training.optimizer = v.string(trainingObject, 'training.optimizer');
+  if (trainingObject.betas !== undefined) {
+    const betas = trainingObject.betas;
+    const valid =
+      Array.isArray(betas) &&
+      betas.length === 2 &&
+      betas.every((b) => typeof b === 'number' && b >= 0 && b < 1);
+    if (!valid) v.fail('training.betas', 'must be two numbers in [0, 1)');
+    training.betas = betas as [number, number];
+  }
+  if (trainingObject.epsilon !== undefined)
+    training.epsilon = v.number(trainingObject, 'training.epsilon', 0, 1);
+  if (trainingObject.maxGradNorm !== undefined) {
+    training.maxGradNorm = v.number(trainingObject, 'training.maxGradNorm', 0, Number.MAX_VALUE);
+  }
 
   const params = v.object(root.parameters, 'parameters');
   if (params.dtype !== 'float32') v.fail('parameters.dtype', 'must be "float32"');
@@ -135,6 +167,10 @@ export function parseManifest(json: unknown, file: string): ModelManifest {
     dtype: 'float32' as const,
     entries: v.parameterEntries(params.entries, learningRate),
   };
+  const floats = parameters.entries.reduce((n, entry) => n + parameterBytes(entry) / 4, 0);
+  if (params.count !== undefined && params.count !== floats) {
+    v.fail('parameters.count', `is ${JSON.stringify(params.count)} but the entries hold ${floats} floats`);
+  }
 
   return {
     formatVersion,
@@ -225,11 +261,17 @@ class Validator {
 
   graph(graphs: Json, field: string): GraphFile {
     const obj = this.object(graphs[lastPart(field)], field);
-    return { file: this.relativePath(obj, `${field}.file`), sha256: this.sha256(obj, `${field}.sha256`) };
+    const graph: GraphFile = {
+      file: this.relativePath(obj, `${field}.file`),
+      sha256: this.sha256(obj, `${field}.sha256`),
+    };
+    if (obj.inputs !== undefined) graph.inputs = this.uniqueStrings(obj, `${field}.inputs`);
+    if (obj.outputs !== undefined) graph.outputs = this.uniqueStrings(obj, `${field}.outputs`);
+    return graph;
   }
 
   uniqueStrings(obj: Json, field: string): string[] {
-    const value = obj[field];
+    const value = obj[lastPart(field)];
     if (
       !Array.isArray(value) ||
       value.length === 0 ||
