@@ -34,6 +34,8 @@ export class MicroBatcher<I, R> {
   private readonly run: BatchRunner<I, R>;
   private readonly keyOf: ((item: I) => string) | undefined;
 
+  // The queue has no size bound: callers that can outpace the batch function (a stream consumer)
+  // must await their submissions, or pause, to hold memory in check.
   private queue: Array<Waiting<I, R>> = [];
   private readonly byKey = new Map<string, Waiting<I, R>>();
   private readonly running = new Set<Promise<void>>();
