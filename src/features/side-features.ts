@@ -3,8 +3,18 @@
  * per-item positive rates and counts. Each impression's features use only labels seen before it.
  */
 
-/** Names in the order the compiled model expects them (see docs/model-format.md). */
-export const SIDE_FEATURE_NAMES = ['user_rate', 'item_rate', 'user_count', 'item_count'] as const;
+/**
+ * Names in the order the compiled model expects them (see docs/model-format.md). The three log-odds
+ * features sum to the non-text baseline's score, so a model whose wide part starts at weights 1 on
+ * them starts as that baseline.
+ */
+export const SIDE_FEATURE_NAMES = [
+  'user_lift',
+  'item_lift',
+  'global_rate',
+  'user_count',
+  'item_count',
+] as const;
 
 export interface SideFeatureOptions {
   /** Prior strength: how many pseudo-observations at the global rate each smoothed rate starts with. */
@@ -56,15 +66,17 @@ export class SideFeatures {
   write(userId: string, itemId: string, out: Float32Array, offset = 0): void {
     const user = this.#users.get(userId);
     const item = this.#items.get(itemId);
-    out[offset] = logit(this.#smoothed(user));
-    out[offset + 1] = logit(this.#smoothed(item));
-    out[offset + 2] = Math.log1p(user?.seen ?? 0) / 5;
-    out[offset + 3] = Math.log1p(item?.seen ?? 0) / 5;
+    const global = logit(this.globalRate);
+    out[offset] = logit(this.#smoothed(user)) - global;
+    out[offset + 1] = logit(this.#smoothed(item)) - global;
+    out[offset + 2] = global;
+    out[offset + 3] = Math.log1p(user?.seen ?? 0) / 5;
+    out[offset + 4] = Math.log1p(item?.seen ?? 0) / 5;
   }
 
   /**
    * The non-text baseline's score: logit(user rate) + logit(item rate) - logit(global rate), a naive
-   * Bayes combination of the two smoothed rates.
+   * Bayes combination of the two smoothed rates; also the sum of the three log-odds features.
    */
   baselineScore(userId: string, itemId: string): number {
     const user = this.#smoothed(this.#users.get(userId));

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { BehaviorIdentityCache } from '../behavior/identity-cache.js';
 import { OnnxEncoder } from '../encoder/onnx-encoder.js';
 import { type ExecutionProvider, openSession } from '../encoder/ort-session.js';
-import { BaheError } from '../errors.js';
+import { BaheError, ErrorCode } from '../errors.js';
+import { SIDE_FEATURE_NAMES } from '../features/side-features.js';
 import type { Logger } from '../log.js';
 import { type LoadedModel, loadModel } from '../model/load.js';
 import { openMovieLens100k } from '../sources/movielens.js';
@@ -278,7 +279,15 @@ function batchShape(model: LoadedModel) {
 }
 
 function trainerSettings(model: LoadedModel, options: RunOptions) {
-  const { training, parameters } = model.manifest;
+  const { training, parameters, sideFeatures } = model.manifest;
+  if (sideFeatures.join(',') !== SIDE_FEATURE_NAMES.join(',')) {
+    throw new BaheError(
+      ErrorCode.MODEL_INVALID,
+      `the model expects side features [${sideFeatures.join(', ')}] but this service computes ` +
+        `[${SIDE_FEATURE_NAMES.join(', ')}]; compile the model with --side-features ${SIDE_FEATURE_NAMES.join(',')}`,
+      { context: { path: model.dir, field: 'sideFeatures' } },
+    );
+  }
   const learningRate = { ...training.learningRate };
   if (options.learningRateUpper !== undefined) learningRate.upper = options.learningRateUpper;
   if (options.learningRateHead !== undefined) learningRate.head = options.learningRateHead;
@@ -287,6 +296,7 @@ function trainerSettings(model: LoadedModel, options: RunOptions) {
     parameters: parameters.entries,
     learningRate,
     optimizer: { weightDecay: training.weightDecay },
+    warmupSteps: options.warmupSteps,
   };
 }
 

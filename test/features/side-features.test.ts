@@ -7,15 +7,16 @@ test('side features use only labels observed before the impression', () => {
   const before = new Float32Array(SIDE_FEATURE_NAMES.length);
   features.write('u1', 'i1', before);
   assert.equal(before[0], before[1], 'an unseen user and item both sit at the prior');
-  assert.equal(before[2], 0);
+  assert.equal(before[0], 0, 'an unseen user has no lift over the global rate');
+  assert.equal(before[3], 0);
 
   features.observe('u1', 'i1', 1);
   features.observe('u1', 'i2', 1);
   const after = new Float32Array(SIDE_FEATURE_NAMES.length);
   features.write('u1', 'i1', after);
   assert.ok((after[0] as number) > (before[0] as number), 'two positives raise the user rate');
-  assert.ok(Math.abs((after[2] as number) - Math.log1p(2) / 5) < 1e-6);
-  assert.ok(Math.abs((after[3] as number) - Math.log1p(1) / 5) < 1e-6);
+  assert.ok(Math.abs((after[3] as number) - Math.log1p(2) / 5) < 1e-6);
+  assert.ok(Math.abs((after[4] as number) - Math.log1p(1) / 5) < 1e-6);
 });
 
 test('the baseline ranks a user with positives above one with negatives, and survives JSON', () => {
@@ -31,4 +32,22 @@ test('the baseline ranks a user with positives above one with negatives, and sur
 
 test('SideFeatures refuses a prior strength that is not positive', () => {
   assert.throws(() => new SideFeatures({ priorStrength: 0 }), /priorStrength/);
+});
+
+test('the three log-odds features sum to the baseline score, so a wide part of ones starts as the baseline', () => {
+  const features = new SideFeatures();
+  const labels: Array<0 | 1> = [1, 0, 1, 1, 0, 1, 0, 0, 1];
+  labels.forEach((label, i) => {
+    features.observe(`u${i % 3}`, `i${i % 4}`, label);
+  });
+  const out = new Float32Array(SIDE_FEATURE_NAMES.length);
+  for (const [user, item] of [
+    ['u0', 'i1'],
+    ['u2', 'i3'],
+    ['new', 'i0'],
+  ] as const) {
+    features.write(user, item, out);
+    const wide = (out[0] as number) + (out[1] as number) + (out[2] as number);
+    assert.ok(Math.abs(wide - features.baselineScore(user, item)) < 1e-5);
+  }
 });

@@ -48,7 +48,7 @@ export async function writeModelFolder(dir: string): Promise<Record<string, unkn
     },
     behaviorTypes: ['liked', 'disliked'],
     maxHistoryPerType: 4,
-    sideFeatures: ['user_rate'],
+    sideFeatures: ['user_lift'],
     trainBatchSize: 8,
     graphs,
     parameters: {

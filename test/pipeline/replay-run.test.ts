@@ -117,7 +117,9 @@ test('stopping at a checkpoint and resuming gives the same parameters as one uni
     const scoredB = (b.checkpoint.metrics as Scored).bahe;
     assert.deepEqual(scoredB.labels, scoredA.labels);
     assert.equal(scoredB.scores.length, 512);
-    scoredA.scores.forEach((score, i) => assert.ok(Math.abs(score - (scoredB.scores[i] as number)) < 1e-4));
+    scoredA.scores.forEach((score, i) => {
+      assert.ok(Math.abs(score - (scoredB.scores[i] as number)) < 1e-4);
+    });
   } finally {
     await straight.cleanup();
     await split.cleanup();

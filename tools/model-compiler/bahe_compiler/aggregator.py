@@ -26,7 +26,12 @@ class AggregatorShape:
 
 
 def initial_parameters(
-    ckpt: Checkpoint, lower_layers: int, shape: AggregatorShape, side_names: list[str], seed: int = 0
+    ckpt: Checkpoint,
+    lower_layers: int,
+    shape: AggregatorShape,
+    side_names: list[str],
+    wide_init: dict[str, float],
+    seed: int = 0,
 ) -> dict[str, tuple[torch.Tensor, str]]:
     """Name -> (initial tensor, group), in the order of the parameter table and the graph inputs."""
     gen = torch.Generator().manual_seed(seed)
@@ -67,8 +72,9 @@ def initial_parameters(
     # The deep part starts at exactly 0 so the first scores come from the wide part alone.
     linear(f"head.mlp.{len(shape.mlp_hidden)}", width, 1, zero=True)
 
-    # Wide part: logit(user rate) + logit(item rate) is a sound ranking before any training.
-    wide = torch.tensor([1.0 if n in ("user_rate", "item_rate") else 0.0 for n in side_names])
+    # Wide part: starts as the caller's fixed combination of side features (by default the naive-Bayes
+    # combination of the smoothed rates), so the first scores are sound before any training.
+    wide = torch.tensor([wide_init.get(n, 0.0) for n in side_names])
     params["head.wide.weight"] = (wide, "head")
     params["head.wide.bias"] = (torch.zeros(1), "head")
     return params

@@ -51,6 +51,7 @@ class BuildOptions:
     behavior_types: list[str]
     max_history: int
     side_features: list[str]
+    wide_init: dict[str, float]
     train_batch_size: int
     max_tokens: int
     encoder_weights: str
@@ -152,7 +153,7 @@ def build(opts: BuildOptions) -> None:
             hidden=ckpt.hidden_size, heads=ckpt.num_heads, eps=ckpt.layer_norm_eps, upper_layers=upper,
             types=len(opts.behavior_types), history=opts.max_history, side=len(opts.side_features),
         )
-        params = initial_parameters(ckpt, opts.lower_layers, shape, opts.side_features)
+        params = initial_parameters(ckpt, opts.lower_layers, shape, opts.side_features, opts.wide_init)
         names = list(params)
         values = [tensor.contiguous() for tensor, _ in params.values()]
         export_aggregator(names, values, shape, work / "aggregator.onnx")
