@@ -5,7 +5,7 @@
  */
 import { formatHelp, parseOptions } from './config/options.js';
 import { BaheError } from './errors.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type LogFormat, type Logger } from './log.js';
 import { runReplay } from './pipeline/replay-run.js';
 import { RUN_OPTION_SPECS } from './pipeline/run-options.js';
 import { formatSummary } from './pipeline/summary.js';
@@ -25,7 +25,10 @@ async function runCommand(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  const logger = createLogger({ level: options.logLevel });
+  const logger = createLogger({
+    level: options.logLevel,
+    ...(options.logFormat === 'auto' ? {} : { format: options.logFormat as LogFormat }),
+  });
   const controller = stopOnSignals(logger);
   const summary = await runReplay(options, logger, controller.signal);
   process.stdout.write(`${options.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`);

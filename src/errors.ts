@@ -70,7 +70,13 @@ export class BaheError extends Error {
   /** A plain object for logs and dead-letter records. */
   toJSON(): Record<string, unknown> {
     const cause = this.cause instanceof Error ? this.cause.message : this.cause;
-    return { code: this.code, message: this.message, retryable: this.retryable, context: this.context, cause };
+    return {
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      context: this.context,
+      cause,
+    };
   }
 }
 

@@ -1,17 +1,32 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
+/** `json`: one JSON object per line, for collectors. `pretty`: readable lines for a terminal. */
+export type LogFormat = 'json' | 'pretty';
+
 export interface LoggerOptions {
   level?: string;
+  /** Default: `pretty` when standard error is a terminal, `json` otherwise. */
+  format?: LogFormat;
   /** Where log lines go; standard error by default so that command output on stdout stays clean. */
   destination?: NodeJS.WritableStream;
 }
 
-/** Creates the root logger: one JSON object per line, secrets redacted wherever they appear. */
+/** Creates the root logger, secrets redacted wherever they appear. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? process.env.BAHE_LOG_LEVEL ?? 'info';
-  const destination = options.destination ?? pino.destination({ fd: 2, sync: false });
+  const level = options.level ?? 'info';
+  const format = options.format ?? (process.stderr.isTTY ? 'pretty' : 'json');
+  const destination =
+    format === 'pretty'
+      ? pretty({
+          destination: options.destination ?? 2,
+          sync: true,
+          ignore: 'pid,hostname,service',
+          singleLine: true,
+        })
+      : (options.destination ?? pino.destination({ fd: 2, sync: false }));
   return pino(
     {
       level,

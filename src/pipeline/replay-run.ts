@@ -130,7 +130,9 @@ export async function runReplay(
       log.info({ path: latest.path, step: trainer.step, event: startEvent }, 'resuming from checkpoint');
 
     const dataDir = options.data ?? (existsSync(SHARED_MOVIELENS) ? SHARED_MOVIELENS : undefined);
-    const startRating = Math.floor(startEvent / 2);
+    // Each rating is an impression (even index) then a behavior (odd index): the first impression
+    // still to come belongs to rating ceil(startEvent / 2).
+    const startRating = Math.ceil(startEvent / 2);
     const stream = await openMovieLens100k({
       ...(dataDir === undefined ? {} : { dir: dataDir }),
       cacheDir: options.cacheDir,
@@ -167,10 +169,6 @@ export async function runReplay(
         { keep: options.keepCheckpoints, logger: log.child({ event: position }) },
       );
       checkpointPath = written.path;
-      log.info(
-        { path: written.path, step: trainer.step, event: position, bytes: written.bytes },
-        'checkpoint written',
-      );
     };
 
     const trainBatch = async (nextPosition: number): Promise<void> => {

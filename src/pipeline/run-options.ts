@@ -6,7 +6,8 @@ export const RUN_OPTION_SPECS = {
     kind: 'string',
     description:
       'MovieLens-100K folder (u.data, u.item). Default: ../shared/data/movielens-100k when present, ' +
-      'otherwise the archive is fetched from its publisher into --cache-dir and checked against its sha256.',
+      'otherwise the archive is fetched from its publisher into --cache-dir and checked against its ' +
+      'published checksum (and BAHE_ML100K_SHA256 when set).',
   },
   model: { kind: 'string', default: 'model/default', description: 'Compiled model folder.' },
   stateDir: {
@@ -73,6 +74,12 @@ export const RUN_OPTION_SPECS = {
     max: 1,
     description: "Learning rate of the CTR head. Default: the model manifest's.",
   },
+  warmupSteps: {
+    kind: 'integer',
+    min: 0,
+    default: 0,
+    description: 'Training steps over which the learning rates rise linearly to their values.',
+  },
   progressIntervalMs: {
     kind: 'integer',
     min: 100,
@@ -84,6 +91,12 @@ export const RUN_OPTION_SPECS = {
     choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     default: 'info',
     description: 'Log level of the JSON log on standard error.',
+  },
+  logFormat: {
+    kind: 'string',
+    choices: ['auto', 'json', 'pretty'],
+    default: 'auto',
+    description: 'Log lines as JSON or readable text; auto picks text when standard error is a terminal.',
   },
   json: { kind: 'boolean', default: false, description: 'Print the summary as JSON instead of a table.' },
 } as const satisfies OptionSpecs;

@@ -1,4 +1,5 @@
 import { inflateRawSync } from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 
 /** One file inside a zip archive. */
 export interface ZipEntry {
@@ -78,21 +79,4 @@ function findEndOfCentralDirectory(archive: Buffer): number {
     if (archive.readUInt32LE(pos) === EOCD_SIGNATURE) return pos;
   }
   throw new Error('not a zip archive: no end-of-central-directory record');
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let bit = 0; bit < 8; bit++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[i] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE) as zip records it; written here because zlib.crc32 needs Node 20.15 and the floor is 20.10. */
-export function crc32(data: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = (CRC_TABLE[(crc ^ byte) & 0xff] ?? 0) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }

@@ -12,7 +12,7 @@
  *  16  crc32        u32 LE  over bytes 0..16, the JSON and the vector
  */
 
-import { crc32 } from './crc32.js';
+import { crc32 } from '../util/crc32.js';
 import type { BehaviorRecord } from './types.js';
 
 export const RECORD_MAGIC = 0x31524842;

@@ -26,6 +26,8 @@ export interface TrainerSettings {
   /** Learning rate per parameter group. */
   learningRate: Readonly<Record<string, number>>;
   optimizer: Partial<AdamWOptions>;
+  /** Steps over which the learning rates rise linearly from near zero to their values; 0 for none. */
+  warmupSteps: number;
 }
 
 /** Everything needed to continue training exactly where it stopped. */
@@ -143,8 +145,10 @@ export class Trainer {
     });
 
     const rates = this.#settings.learningRate;
+    const { warmupSteps } = this.#settings;
+    const warmup = warmupSteps > 0 ? Math.min(1, (this.#step + 1) / warmupSteps) : 1;
     const gradientNorm = this.#optimizer.step(this.#parameters, result.gradients, (name) => {
-      return rates[this.#groupOf.get(name) as string] as number;
+      return warmup * (rates[this.#groupOf.get(name) as string] as number);
     });
     if (!Number.isFinite(gradientNorm)) {
       throw new BaheError(

@@ -27,12 +27,3 @@ export async function openTrainStep(model: LoadedModel): Promise<TrainStepGraph>
   const session = await openSession(model.files.trainStep, { intraOpThreads: 2 });
   return new TrainStepGraph(session, model.manifest.parameters.entries, batchShapeOf(model));
 }
-
-/** A deterministic pseudo-random source for test data (Park-Miller). */
-export function seededRandom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 48271) % 2147483647;
-    return state / 2147483647;
-  };
-}

@@ -188,3 +188,31 @@ test('a corrupt model file stops the run with a clear error and loses nothing al
     await cleanup();
   }
 });
+
+test('a run stopped right after a training step resumes with exactly the impressions asked for', {
+  skip: movielens.skip,
+}, async () => {
+  // Regression: a checkpoint at an odd event index (after an impression, before its behavior) made the
+  // next run train one impression fewer than --max-impressions.
+  const { dir, cleanup } = await tempDir();
+  try {
+    const flags = ['--data', movielens.dir, '--state-dir', dir, '--checkpoint-every-steps', '1'];
+    let reads = 0;
+    const stopAfterEvent254 = {
+      get aborted() {
+        reads += 1;
+        return reads > 255;
+      },
+    } as AbortSignal;
+    const stopped = await runReplay(options(flags), silentLogger(), stopAfterEvent254);
+    assert.equal(stopped.totalSamples, 128, 'the unfinished micro-batch is not trained');
+    assert.equal(stopped.streamPosition, 255);
+
+    const resumed = await runReplay(options([...flags, '--max-impressions', '100']), silentLogger());
+    assert.equal(resumed.impressions, 100);
+    assert.equal(resumed.totalSamples, 228);
+    assert.equal(resumed.streamPosition, 456);
+  } finally {
+    await cleanup();
+  }
+});

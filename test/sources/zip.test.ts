@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { crc32, listZipEntries, readZipEntry } from '../../src/sources/zip.js';
+import { listZipEntries, readZipEntry } from '../../src/sources/zip.js';
 import { buildZip } from './made-up-data.js';
 
 const text = Buffer.from('line one\nline two\n'.repeat(50), 'latin1');
@@ -22,10 +22,6 @@ test('stored and deflated entries are listed and read back', () => {
   assert.ok((entries[0]?.compressedSize ?? 0) < text.length);
   assert.deepEqual(readZipEntry(archive, entries[0] as (typeof entries)[0]), text);
   assert.deepEqual(readZipEntry(archive, entries[1] as (typeof entries)[0]), bytes);
-});
-
-test('crc32 agrees with the standard check value', () => {
-  assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
 });
 
 test('a damaged entry fails its CRC check instead of returning wrong bytes', () => {

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import { isBaheError } from '../../src/errors.js';
 import type { BehaviorRecord, BehaviorStore, StoreBinding } from '../../src/store/types.js';
-import { behaviorId, cosine, makeRecords, randomVector, seededRandom } from './records.js';
+import { seededRandom } from '../helpers/random.js';
+import { behaviorId, cosine, makeRecords, randomVector } from './records.js';
 
 export interface StoreHarness {
   /** A new, unopened store over this harness's storage; every call sees the same storage. */

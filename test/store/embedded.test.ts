@@ -8,11 +8,11 @@ import { describe, type TestContext, test } from 'node:test';
 import { pino } from 'pino';
 import { isBaheError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import { crc32, tableCrc32 } from '../../src/store/crc32.js';
 import { EmbeddedStore, type EmbeddedStoreOptions } from '../../src/store/embedded.js';
 import { tempDir } from '../helpers/data.js';
+import { seededRandom } from '../helpers/random.js';
 import { runStoreConformance } from './conformance.js';
-import { behaviorId, cosine, makeRecords, randomVector, seededRandom } from './records.js';
+import { behaviorId, cosine, makeRecords, randomVector } from './records.js';
 
 runStoreConformance('embedded', async () => {
   const { dir, cleanup } = await tempDir('bahe-store-');
@@ -254,14 +254,6 @@ describe('embedded store', () => {
     assert.throws(make({ encoderVersion: '../up' }), /encoderVersion/);
     assert.throws(make({ compactDeadRatio: 1.5 }), /compactDeadRatio must be in \(0, 1\)/);
     assert.throws(make({ dir: '' }), /dir must be a non-empty path/);
-  });
-
-  test('the CRC-32 matches the standard check value on both code paths', () => {
-    const data = Buffer.from('123456789');
-    assert.equal(crc32(data), 0xcbf43926);
-    assert.equal(tableCrc32(data), 0xcbf43926);
-    const random = Buffer.from(randomVector(300, seededRandom(5)).buffer);
-    assert.equal(crc32(random.subarray(100), crc32(random.subarray(0, 100))), tableCrc32(random));
   });
 
   test('100k records: write, reopen and nearest in a few seconds', async (t) => {

@@ -1,20 +1,9 @@
 import type { BehaviorRecord } from '../../src/store/types.js';
+import { seededRandom } from '../helpers/random.js';
 
 /** A valid behavior id made from a number, so tests can name records by index. */
 export function behaviorId(n: number): string {
   return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-}
-
-/** A small deterministic random number generator (mulberry32), so failures reproduce. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function randomVector(dimension: number, random: () => number): Float32Array {

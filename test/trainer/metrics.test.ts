@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { areaUnderRoc, bceWithLogit, RunningMetrics } from '../../src/trainer/metrics.js';
+import { seededRandom } from '../helpers/random.js';
 
 /** Pairwise definition of AUC: P(score of a positive > score of a negative), ties counting half. */
 function pairwiseAuc(scores: number[], labels: number[]): number {
@@ -18,11 +19,7 @@ function pairwiseAuc(scores: number[], labels: number[]): number {
 }
 
 test('areaUnderRoc matches the pairwise definition, ties included', () => {
-  let seed = 7;
-  const random = () => {
-    seed = (seed * 48271) % 2147483647;
-    return seed / 2147483647;
-  };
+  const random = seededRandom(7);
   for (let trial = 0; trial < 20; trial += 1) {
     const scores = Array.from({ length: 60 }, () => Math.round(random() * 10) / 10);
     const labels = scores.map((s) => (random() < s ? 1 : 0));

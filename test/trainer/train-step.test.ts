@@ -3,7 +3,8 @@ import { after, before, test } from 'node:test';
 import type { LoadedModel } from '../../src/model/load.js';
 import { allocateBatch, type BatchTensors } from '../../src/trainer/batch.js';
 import type { TrainStepGraph } from '../../src/trainer/train-step.js';
-import { batchShapeOf, defaultModel, openTrainStep, seededRandom } from '../helpers/model.js';
+import { batchShapeOf, defaultModel, openTrainStep } from '../helpers/model.js';
+import { seededRandom } from '../helpers/random.js';
 
 let model: LoadedModel;
 let graph: TrainStepGraph;
