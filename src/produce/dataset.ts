@@ -1,0 +1,76 @@
+/** Opens the dataset `bahe produce` replays, as one stream of tagged events. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { BaheError, ErrorCode } from '../errors.js';
+import type { BehaviorEvent, ImpressionEvent } from '../events/types.js';
+import type { Logger } from '../log.js';
+import { type MindCounts, openMind } from '../sources/mind.js';
+import { openMovieLens100k } from '../sources/movielens.js';
+
+export type DatasetEvent =
+  | { kind: 'ImpressionEvent'; event: ImpressionEvent }
+  | { kind: 'BehaviorEvent'; event: BehaviorEvent };
+
+export interface Dataset {
+  name: 'movielens' | 'mind';
+  dir: string | undefined;
+  /** Events the replay will read (after `maxEvents`). */
+  total: number;
+  events: AsyncIterable<DatasetEvent>;
+  /** MIND only: what the reader left out for want of titles. */
+  mindCounts?: MindCounts;
+}
+
+export interface DatasetOptions {
+  dataset: 'movielens' | 'mind';
+  data?: string | undefined;
+  cacheDir: string;
+  /** 0 for all. */
+  maxEvents: number;
+  maxHistory: number;
+  logger: Logger;
+}
+
+const SHARED_DATA = path.join('..', 'shared', 'data');
+
+export async function openDataset(options: DatasetOptions): Promise<Dataset> {
+  const limit = options.maxEvents === 0 ? Number.POSITIVE_INFINITY : options.maxEvents;
+  if (options.dataset === 'movielens') {
+    const shared = path.join(SHARED_DATA, 'movielens-100k');
+    const dir = options.data ?? (existsSync(shared) ? shared : undefined);
+    const stream = await openMovieLens100k({
+      ...(dir === undefined ? {} : { dir }),
+      cacheDir: options.cacheDir,
+      // Each rating gives two events, so this reads no more ratings than the limit needs.
+      ...(limit === Number.POSITIVE_INFINITY ? {} : { maxImpressions: Math.ceil(limit / 2) }),
+      logger: options.logger,
+    });
+    return { name: 'movielens', dir, total: Math.min(stream.total, limit), events: take(stream, limit) };
+  }
+
+  const shared = path.join(SHARED_DATA, 'mind-small-sample');
+  const dir = options.data ?? (existsSync(shared) ? shared : undefined);
+  if (dir === undefined) {
+    throw new BaheError(
+      ErrorCode.CONFIG_INVALID,
+      'MIND is not downloaded by bahe (its terms require accepting them first); pass --data <folder with behaviors.tsv and news.tsv>',
+      { context: { field: 'data' } },
+    );
+  }
+  const stream = await openMind({ dir, maxHistory: options.maxHistory });
+  return {
+    name: 'mind',
+    dir,
+    total: Math.min(stream.total, limit),
+    events: take(stream, limit),
+    mindCounts: { ...stream.counts },
+  };
+}
+
+async function* take(source: AsyncIterable<DatasetEvent>, limit: number): AsyncGenerator<DatasetEvent> {
+  let count = 0;
+  for await (const item of source) {
+    yield item;
+    if (++count >= limit) return;
+  }
+}
