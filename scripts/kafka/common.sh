@@ -44,9 +44,14 @@ resolve_jars() {
   echo "kafka: resolving org.apache.kafka:kafka_2.13:$version from Maven Central into $libs_dir"
   local staging="$libs_dir.partial"
   rm -rf "$staging"
-  mvn -B -q --no-transfer-progress -Dstyle.color=never -f "$here/pom.xml" -Dkafka.version="$version" -Dmaven.repo.local="$cache_dir/m2" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$staging" ||
+  mkdir -p "$cache_dir"
+  # Maven's own output goes to a file and is shown only when resolution fails.
+  if ! mvn -B -q --no-transfer-progress -f "$here/pom.xml" -Dkafka.version="$version" \
+    -Dmaven.repo.local="$cache_dir/m2" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$staging" >"$cache_dir/mvn-$version.log" 2>&1; then
+    tail -n 30 "$cache_dir/mvn-$version.log" >&2
     fail "could not resolve the Kafka $version jars (is Maven Central reachable?)"
+  fi
   [[ -f "$staging/kafka_2.13-$version.jar" ]] || fail "kafka_2.13-$version.jar missing after resolution"
   rm -rf "$libs_dir"
   mv "$staging" "$libs_dir"
