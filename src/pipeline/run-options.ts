@@ -1,4 +1,5 @@
 /** Options of `bahe run`, the in-process pipeline over a replayed dataset. */
+import { LOG_OPTION_SPECS } from '../commands/common.js';
 import type { OptionSpecs, ParsedOptions } from '../config/options.js';
 
 export const RUN_OPTION_SPECS = {
@@ -86,18 +87,7 @@ export const RUN_OPTION_SPECS = {
     default: 5_000,
     description: 'Milliseconds between progress lines.',
   },
-  logLevel: {
-    kind: 'string',
-    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
-    default: 'info',
-    description: 'Log level of the JSON log on standard error.',
-  },
-  logFormat: {
-    kind: 'string',
-    choices: ['auto', 'json', 'pretty'],
-    default: 'auto',
-    description: 'Log lines as JSON or readable text; auto picks text when standard error is a terminal.',
-  },
+  ...LOG_OPTION_SPECS,
   json: { kind: 'boolean', default: false, description: 'Print the summary as JSON instead of a table.' },
 } as const satisfies OptionSpecs;
 

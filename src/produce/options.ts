@@ -1,4 +1,6 @@
 /** Options of `bahe produce`: the dataset, the topics, pacing, and the Kafka connection. */
+
+import { LOG_OPTION_SPECS } from '../commands/common.js';
 import type { OptionSpecs, ParsedOptions } from '../config/options.js';
 import { KAFKA_OPTION_SPECS } from '../kafka/cli-options.js';
 
@@ -83,18 +85,7 @@ export const PRODUCE_OPTION_SPECS = {
     description: 'Milliseconds between progress lines.',
   },
   ...KAFKA_OPTION_SPECS,
-  logLevel: {
-    kind: 'string',
-    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
-    default: 'info',
-    description: 'Log level of the log on standard error.',
-  },
-  logFormat: {
-    kind: 'string',
-    choices: ['auto', 'json', 'pretty'],
-    default: 'auto',
-    description: 'Log lines as JSON or readable text; auto picks text when standard error is a terminal.',
-  },
+  ...LOG_OPTION_SPECS,
   json: {
     kind: 'boolean',
     default: false,
