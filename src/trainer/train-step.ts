@@ -2,14 +2,12 @@
  * Runs the compiled train-step graph: forward pass, loss and the gradient of every trainable
  * parameter, with the parameters passed in as inputs. No backpropagation is written by hand here.
  */
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import { BaheError, ErrorCode } from '../errors.js';
 import type { BatchShape, BatchTensors } from './batch.js';
+import { DATA_INPUTS, graphFeeds, LABEL_INPUTS, type ParameterEntry } from './feeds.js';
 
-export interface ParameterEntry {
-  name: string;
-  shape: readonly number[];
-}
+export type { ParameterEntry };
 
 export interface TrainStepResult {
   /** Weighted mean binary cross-entropy of the batch, before the update. */
@@ -26,15 +24,9 @@ export class TrainStepGraph {
 
   constructor(session: ort.InferenceSession, parameters: readonly ParameterEntry[], shape: BatchShape) {
     const inputs = new Set(session.inputNames);
-    const missing = [
-      ...parameters.map((p) => p.name),
-      'history',
-      'history_mask',
-      'item',
-      'side',
-      'label',
-      'weight',
-    ].filter((name) => !inputs.has(name));
+    const missing = [...parameters.map((p) => p.name), ...DATA_INPUTS, ...LABEL_INPUTS].filter(
+      (name) => !inputs.has(name),
+    );
     if (missing.length > 0) {
       throw new BaheError(
         ErrorCode.MODEL_INVALID,
@@ -47,21 +39,7 @@ export class TrainStepGraph {
   }
 
   async run(parameters: ReadonlyMap<string, Float32Array>, batch: BatchTensors): Promise<TrainStepResult> {
-    const { rows, behaviorTypes, maxHistoryPerType, hiddenSize, sideFeatureCount } = this.#shape;
-    const types = behaviorTypes.length;
-    const feeds: Record<string, ort.Tensor> = {
-      history: new ort.Tensor('float32', batch.history, [rows, types, maxHistoryPerType, hiddenSize]),
-      history_mask: new ort.Tensor('float32', batch.historyMask, [rows, types, maxHistoryPerType]),
-      item: new ort.Tensor('float32', batch.item, [rows, hiddenSize]),
-      side: new ort.Tensor('float32', batch.side, [rows, sideFeatureCount]),
-      label: new ort.Tensor('float32', batch.label, [rows]),
-      weight: new ort.Tensor('float32', batch.weight, [rows]),
-    };
-    for (const { name, shape } of this.#parameters) {
-      const value = parameters.get(name);
-      if (value === undefined) throw new RangeError(`no value for parameter ${name}`);
-      feeds[name] = new ort.Tensor('float32', value, [...shape]);
-    }
+    const feeds = graphFeeds(this.#shape, this.#parameters, parameters, batch, true);
 
     let outputs: ort.InferenceSession.OnnxValueMapType;
     try {

@@ -1,0 +1,46 @@
+/**
+ * Runs the compiled aggregator graph (upper layers + CTR head, forward only) to score impressions
+ * with a given set of parameters.
+ */
+import type ort from 'onnxruntime-node';
+import { BaheError, ErrorCode } from '../errors.js';
+import type { BatchShape, BatchTensors } from './batch.js';
+import { DATA_INPUTS, graphFeeds, type ParameterEntry } from './feeds.js';
+
+export class AggregatorGraph {
+  readonly #session: ort.InferenceSession;
+  readonly #parameters: readonly ParameterEntry[];
+  readonly #shape: BatchShape;
+
+  constructor(session: ort.InferenceSession, parameters: readonly ParameterEntry[], shape: BatchShape) {
+    const inputs = new Set(session.inputNames);
+    const missing = [...parameters.map((p) => p.name), ...DATA_INPUTS].filter((name) => !inputs.has(name));
+    if (missing.length > 0 || !session.outputNames.includes('logit')) {
+      throw new BaheError(
+        ErrorCode.MODEL_INVALID,
+        `aggregator graph lacks inputs ${missing.slice(0, 5).join(', ') || '(none)'} or the logit output; ` +
+          're-run the model compiler for this manifest',
+      );
+    }
+    this.#session = session;
+    this.#parameters = parameters;
+    this.#shape = shape;
+  }
+
+  /** Logits of every row of `batch` (padding rows included) under `parameters`. */
+  async score(parameters: ReadonlyMap<string, Float32Array>, batch: BatchTensors): Promise<Float32Array> {
+    const feeds = graphFeeds(this.#shape, this.#parameters, parameters, batch, false);
+    try {
+      const outputs = await this.#session.run(feeds);
+      return outputs.logit?.data as Float32Array;
+    } catch (cause) {
+      throw new BaheError(ErrorCode.MODEL_RUN_FAILED, 'the aggregator graph failed to run; see the cause', {
+        cause,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#session.release();
+  }
+}
