@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import { type LoadedModel, loadModel } from '../model/load.js';
 import { openMovieLens100k } from '../sources/movielens.js';
 import { EmbeddedStore } from '../store/embedded.js';
-import type { TrainingImpression } from '../trainer/batch.js';
+import { batchShapeOf, type TrainingImpression } from '../trainer/batch.js';
 import {
   type Checkpoint,
   type ModelIdentity,
@@ -113,7 +113,7 @@ export async function runReplay(
     const graph = new TrainStepGraph(
       await openSession(model.files.trainStep, sessionOptions),
       manifest.parameters.entries,
-      batchShape(model),
+      batchShapeOf(model.manifest),
     );
     closers.push(() => graph.close());
 
@@ -265,17 +265,6 @@ export async function runReplay(
   }
 }
 
-function batchShape(model: LoadedModel) {
-  const { manifest } = model;
-  return {
-    rows: manifest.trainBatchSize,
-    behaviorTypes: manifest.behaviorTypes,
-    maxHistoryPerType: manifest.maxHistoryPerType,
-    hiddenSize: manifest.hiddenSize,
-    sideFeatureCount: manifest.sideFeatures.length,
-  };
-}
-
 function trainerSettings(model: LoadedModel, options: RunOptions) {
   const { training, parameters, sideFeatures } = model.manifest;
   if (sideFeatures.join(',') !== SIDE_FEATURE_NAMES.join(',')) {
@@ -290,7 +279,7 @@ function trainerSettings(model: LoadedModel, options: RunOptions) {
   if (options.learningRateUpper !== undefined) learningRate.upper = options.learningRateUpper;
   if (options.learningRateHead !== undefined) learningRate.head = options.learningRateHead;
   return {
-    shape: batchShape(model),
+    shape: batchShapeOf(model.manifest),
     parameters: parameters.entries,
     learningRate,
     optimizer: { weightDecay: training.weightDecay },

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BaheError, ErrorCode } from '../errors.js';
-import { writeFileAtomic } from './durable.js';
+import { writeFileAtomic } from '../util/durable.js';
 import type { StoreBinding } from './types.js';
 
 export const META_FILE = 'store.json';

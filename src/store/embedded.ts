@@ -2,7 +2,7 @@ import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { BaheError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
-import { fsyncDir, writeAll } from './durable.js';
+import { fsyncDir, writeAll } from '../util/durable.js';
 import { COMPACT_FILE, checkOrCreateMeta, LOCK_FILE, LOG_FILE } from './embedded-meta.js';
 import {
   type CheckedEmbeddedStoreOptions,

@@ -5,7 +5,7 @@
 import type ort from 'onnxruntime-node';
 import { BaheError, ErrorCode } from '../errors.js';
 import type { BatchShape, BatchTensors } from './batch.js';
-import { DATA_INPUTS, graphFeeds, type ParameterEntry } from './feeds.js';
+import { DATA_INPUTS, graphFeeds, type ParameterEntry, requireGraphIO } from './feeds.js';
 
 export class AggregatorGraph {
   readonly #session: ort.InferenceSession;
@@ -13,15 +13,7 @@ export class AggregatorGraph {
   readonly #shape: BatchShape;
 
   constructor(session: ort.InferenceSession, parameters: readonly ParameterEntry[], shape: BatchShape) {
-    const inputs = new Set(session.inputNames);
-    const missing = [...parameters.map((p) => p.name), ...DATA_INPUTS].filter((name) => !inputs.has(name));
-    if (missing.length > 0 || !session.outputNames.includes('logit')) {
-      throw new BaheError(
-        ErrorCode.MODEL_INVALID,
-        `aggregator graph lacks inputs ${missing.slice(0, 5).join(', ') || '(none)'} or the logit output; ` +
-          're-run the model compiler for this manifest',
-      );
-    }
+    requireGraphIO(session, 'aggregator', [...parameters.map((p) => p.name), ...DATA_INPUTS], ['logit']);
     this.#session = session;
     this.#parameters = parameters;
     this.#shape = shape;

@@ -2,6 +2,7 @@
  * Lays out a micro-batch of impressions as the dense tensors the aggregator and train-step graphs
  * take: one row per impression, histories per behavior type, oldest first, padded to the static size.
  */
+import type { ModelManifest } from '../model/manifest.js';
 
 /** An impression ready for training: behavior ids resolved, label known. */
 export interface TrainingImpression {
@@ -21,6 +22,17 @@ export interface BatchShape {
   maxHistoryPerType: number;
   hiddenSize: number;
   sideFeatureCount: number;
+}
+
+/** The batch shape a compiled model's train step was built for. */
+export function batchShapeOf(manifest: ModelManifest): BatchShape {
+  return {
+    rows: manifest.trainBatchSize,
+    behaviorTypes: manifest.behaviorTypes,
+    maxHistoryPerType: manifest.maxHistoryPerType,
+    hiddenSize: manifest.hiddenSize,
+    sideFeatureCount: manifest.sideFeatures.length,
+  };
 }
 
 export interface BatchTensors {

@@ -14,10 +14,11 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { BaheError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
+import { fsyncDir, writeAll } from '../util/durable.js';
 import type { AdamWState } from './adamw.js';
 
 /** Which model a checkpoint belongs to; a checkpoint is only resumed by the same model. */
@@ -411,25 +412,6 @@ async function listCheckpoints(dir: string): Promise<{ files: CheckpointFile[]; 
 /** Temp files are only ever half-written checkpoints of a run that crashed; one writer per folder. */
 async function removeTempFiles(dir: string, temps: string[]): Promise<void> {
   for (const name of temps) await rm(path.join(dir, name), { force: true });
-}
-
-async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
-  for (let written = 0; written < data.length; ) {
-    written += (await handle.write(data, written, data.length - written)).bytesWritten;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (error) {
-    // Windows and some network file systems refuse fsync on a folder; nothing stronger is available.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR') throw error;
-  } finally {
-    await handle.close();
-  }
 }
 
 /** The float32 values' bytes as they sit in memory: little-endian on every platform Node ships for. */

@@ -1,5 +1,6 @@
 /** The inputs of the aggregator and train-step graphs, built once for both. */
 import ort from 'onnxruntime-node';
+import { BaheError, ErrorCode } from '../errors.js';
 import type { BatchShape, BatchTensors } from './batch.js';
 
 export interface ParameterEntry {
@@ -41,3 +42,21 @@ export function graphFeeds(
 /** Names of the inputs a graph must have besides the parameters. */
 export const DATA_INPUTS = ['history', 'history_mask', 'item', 'side'] as const;
 export const LABEL_INPUTS = ['label', 'weight'] as const;
+
+/** Fails with BAHE_MODEL_INVALID unless `session` has every input and output the service feeds and reads. */
+export function requireGraphIO(
+  session: ort.InferenceSession,
+  graph: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+): void {
+  const present = new Set([...session.inputNames, ...session.outputNames]);
+  const missing = [...inputs, ...outputs].filter((name) => !present.has(name));
+  if (missing.length > 0) {
+    throw new BaheError(
+      ErrorCode.MODEL_INVALID,
+      `the ${graph} graph lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}; ` +
+        're-run the model compiler for this manifest',
+    );
+  }
+}

@@ -5,7 +5,7 @@
 import type ort from 'onnxruntime-node';
 import { BaheError, ErrorCode } from '../errors.js';
 import type { BatchShape, BatchTensors } from './batch.js';
-import { DATA_INPUTS, graphFeeds, LABEL_INPUTS, type ParameterEntry } from './feeds.js';
+import { DATA_INPUTS, graphFeeds, LABEL_INPUTS, type ParameterEntry, requireGraphIO } from './feeds.js';
 
 export type { ParameterEntry };
 
@@ -23,16 +23,13 @@ export class TrainStepGraph {
   readonly #shape: BatchShape;
 
   constructor(session: ort.InferenceSession, parameters: readonly ParameterEntry[], shape: BatchShape) {
-    const inputs = new Set(session.inputNames);
-    const missing = [...parameters.map((p) => p.name), ...DATA_INPUTS, ...LABEL_INPUTS].filter(
-      (name) => !inputs.has(name),
+    const names = parameters.map((p) => p.name);
+    requireGraphIO(
+      session,
+      'train-step',
+      [...names, ...DATA_INPUTS, ...LABEL_INPUTS],
+      ['loss', 'logit', ...names.map((name) => `grad.${name}`)],
     );
-    if (missing.length > 0) {
-      throw new BaheError(
-        ErrorCode.MODEL_INVALID,
-        `train-step graph lacks inputs ${missing.slice(0, 5).join(', ')}; re-run the model compiler for this manifest`,
-      );
-    }
     this.#session = session;
     this.#parameters = parameters;
     this.#shape = shape;

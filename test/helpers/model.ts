@@ -1,6 +1,6 @@
 import { openSession } from '../../src/encoder/ort-session.js';
 import { type LoadedModel, loadModel } from '../../src/model/load.js';
-import type { BatchShape } from '../../src/trainer/batch.js';
+import { type BatchShape, batchShapeOf as batchShapeFromManifest } from '../../src/trainer/batch.js';
 import { TrainStepGraph } from '../../src/trainer/train-step.js';
 import { defaultModelDir } from './data.js';
 
@@ -13,14 +13,7 @@ export function defaultModel(): Promise<LoadedModel> {
 }
 
 export function batchShapeOf(model: LoadedModel): BatchShape {
-  const { manifest } = model;
-  return {
-    rows: manifest.trainBatchSize,
-    behaviorTypes: manifest.behaviorTypes,
-    maxHistoryPerType: manifest.maxHistoryPerType,
-    hiddenSize: manifest.hiddenSize,
-    sideFeatureCount: manifest.sideFeatures.length,
-  };
+  return batchShapeFromManifest(model.manifest);
 }
 
 export async function openTrainStep(model: LoadedModel): Promise<TrainStepGraph> {
