@@ -3,6 +3,7 @@
  * The `bahe` command line. Each command parses its options once (flags, then environment, then
  * defaults), logs to standard error and prints its result to standard output.
  */
+import * as encoder from './commands/encoder.js';
 import * as produce from './commands/produce.js';
 import * as run from './commands/run.js';
 import { BaheError } from './errors.js';
@@ -12,7 +13,7 @@ interface Command {
   main: (argv: string[]) => Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { run, produce };
+const COMMANDS: Record<string, Command> = { run, produce, encoder };
 
 function usage(): string {
   const lines = ['Usage: bahe <command> [options]', '', 'Commands:'];

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BaheError, ErrorCode } from '../errors.js';
-import { verifySha256 } from './checksum.js';
+import { verifyEncoderVersion, verifySha256 } from './checksum.js';
 import { type ModelManifest, readManifest } from './manifest.js';
 import { loadParameters, type ParameterSet } from './parameters.js';
 
@@ -44,9 +45,11 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     vocab: inside(manifest.tokenizer.vocab),
   };
 
-  if (options.verifyChecksums ?? true) {
+  const verify = options.verifyChecksums ?? true;
+  const encoderDigest = createHash('sha256');
+  if (verify) {
     // One after another: these are disk-bound, and the first failure is the one reported.
-    await verifySha256(files.encoder, manifest.graphs.encoder.sha256, 'graphs.encoder.sha256');
+    await verifySha256(files.encoder, manifest.graphs.encoder.sha256, 'graphs.encoder.sha256', encoderDigest);
     await verifySha256(files.aggregator, manifest.graphs.aggregator.sha256, 'graphs.aggregator.sha256');
     await verifySha256(files.trainStep, manifest.graphs.trainStep.sha256, 'graphs.trainStep.sha256');
     await verifySha256(files.parameters, manifest.parameters.sha256, 'parameters.sha256');
@@ -59,6 +62,9 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       { context: { path: files.vocab, field: 'tokenizer.vocab' } },
     );
   }
+
+  if (verify)
+    await verifyEncoderVersion(encoderDigest, files.vocab, manifest.tokenizer, manifest.encoderVersion);
 
   const parameters = await loadParameters(files.parameters, manifest.parameters.entries);
   return { dir: absolute, manifest, files, parameters };

@@ -142,3 +142,20 @@ test('the default model loads and its parameters match the table', { skip: defau
   const vocab = await readFile(model.files.vocab, 'utf8');
   assert.equal(vocab.split('\n')[manifest.tokenizer.clsId], '[CLS]');
 });
+
+test('a vocabulary or tokenizer setting changed after compiling is refused by its encoder version', async () => {
+  // Regression: a vocabulary with a line removed was accepted and its vectors stored under the old
+  // encoder version, mixed with the good ones.
+  await withModelFolder(async (dir, manifest) => {
+    await appendFile(path.join(dir, 'tokenizer', 'vocab.txt'), 'extra\n');
+    await assert.rejects(loadModel(dir), (error: unknown) => {
+      return isBaheError(error, ErrorCode.MODEL_INVALID) && /encoder version/.test(error.message);
+    });
+    await writeFile(path.join(dir, 'tokenizer', 'vocab.txt'), '[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n');
+    await loadModel(dir);
+
+    setField(manifest, 'tokenizer.maxTokens', 4);
+    await writeManifest(dir, manifest);
+    await assert.rejects(loadModel(dir), /encoder version e-[0-9a-f]{12}.*but the manifest says/);
+  });
+});

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { canonicalJson } from '../../src/model/checksum.js';
 
 /** Parameter values the synthetic model folder holds: a [2, 3] weight then a [3] bias. */
 export const WEIGHT = [1, -2, 3.5, 0.25, -0.125, 1e-3];
@@ -13,6 +14,7 @@ export const BIAS = [7, 8, 9];
 export async function writeModelFolder(dir: string): Promise<Record<string, unknown>> {
   await mkdir(path.join(dir, 'tokenizer'), { recursive: true });
   const graphs: Record<string, { file: string; sha256: string }> = {};
+  const encoderDigest = createHash('sha256');
   for (const [key, file] of [
     ['encoder', 'encoder.onnx'],
     ['aggregator', 'aggregator.onnx'],
@@ -21,31 +23,36 @@ export async function writeModelFolder(dir: string): Promise<Record<string, unkn
     const bytes = Buffer.from(`stand-in bytes of ${file}`);
     await writeFile(path.join(dir, file), bytes);
     graphs[key] = { file, sha256: sha256(bytes) };
+    if (key === 'encoder') encoderDigest.update(bytes);
   }
 
   const params = Buffer.alloc((WEIGHT.length + BIAS.length) * 4);
   for (const [i, value] of [...WEIGHT, ...BIAS].entries()) params.writeFloatLE(value, i * 4);
   await writeFile(path.join(dir, 'params.init.bin'), params);
-  await writeFile(path.join(dir, 'tokenizer', 'vocab.txt'), '[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n');
+  const vocab = '[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n';
+  await writeFile(path.join(dir, 'tokenizer', 'vocab.txt'), vocab);
+  const tokenizer = {
+    vocab: 'tokenizer/vocab.txt',
+    lowercase: true,
+    stripAccents: true,
+    maxTokens: 8,
+    clsId: 2,
+    sepId: 3,
+    padId: 0,
+    unkId: 1,
+  };
+  // The encoder version recipe of the compiler: graph bytes, vocabulary bytes, canonical settings.
+  encoderDigest.update(vocab).update(canonicalJson(tokenizer));
 
   const manifest = {
     formatVersion: 1,
     name: 'synthetic',
-    encoderVersion: 'e-0123456789ab',
+    encoderVersion: `e-${encoderDigest.digest('hex').slice(0, 12)}`,
     toolVersion: '0.1.0',
     source: { checkpoint: 'none' },
     split: { lowerLayers: 1, upperLayers: 1, totalLayers: 2 },
     hiddenSize: 3,
-    tokenizer: {
-      vocab: 'tokenizer/vocab.txt',
-      lowercase: true,
-      stripAccents: true,
-      maxTokens: 8,
-      clsId: 2,
-      sepId: 3,
-      padId: 0,
-      unkId: 1,
-    },
+    tokenizer,
     behaviorTypes: ['liked', 'disliked'],
     maxHistoryPerType: 4,
     sideFeatures: ['user_lift'],

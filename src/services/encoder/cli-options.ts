@@ -1,0 +1,124 @@
+/** Options of `bahe encoder`: topics, group, store, model, batching, admission, and the Kafka connection. */
+import { LOG_OPTION_SPECS } from '../../commands/common.js';
+import type { OptionSpecs, ParsedOptions } from '../../config/options.js';
+import { KAFKA_OPTION_SPECS } from '../../kafka/cli-options.js';
+import { ENCODER_SERVICE_DEFAULTS as D } from './service-options.js';
+
+export const ENCODER_OPTION_SPECS = {
+  behaviorTopic: {
+    kind: 'string',
+    default: 'bahe.behavior-events',
+    description: 'Topic of the behavior events (as bahe produce writes them).',
+  },
+  impressionTopic: {
+    kind: 'string',
+    default: 'bahe.impression-events',
+    description: 'Topic of the impression events; their histories and candidate items are encoded too.',
+  },
+  refsTopic: {
+    kind: 'string',
+    default: D.refsTopic,
+    description: 'Internal topic of behavior references keyed by behavior id; its partitions spread the encoding.',
+  },
+  deadLetterTopic: {
+    kind: 'string',
+    description: 'One dead-letter topic for every unreadable message. Default: <source topic>.dlq per topic.',
+  },
+  groupId: {
+    kind: 'string',
+    default: 'bahe-encoder',
+    description: 'Consumer group shared by every encoder instance.',
+  },
+  model: { kind: 'string', default: 'model/default', description: 'Compiled model folder.' },
+  storeDir: {
+    kind: 'string',
+    default: '.bahe/store',
+    description: 'Embedded store folder (the same layout bahe run uses under --state-dir); one process per folder.',
+  },
+  encoderBatchSize: {
+    kind: 'integer',
+    min: 1,
+    max: 4096,
+    default: D.encoderBatchSize,
+    description: 'Texts per encoder call at most; also references handled between two commits.',
+  },
+  encoderMaxWaitMs: {
+    kind: 'integer',
+    min: 0,
+    max: 60_000,
+    default: D.encoderMaxWaitMs,
+    description: 'How long a new behavior waits for others to fill an encoder call.',
+  },
+  admissionThreshold: {
+    kind: 'integer',
+    min: 1,
+    max: 1_000_000,
+    default: D.admissionThreshold,
+    description:
+      'Encode a behavior only once mentioned this many times (counts are in memory and lost on restart).',
+  },
+  provider: {
+    kind: 'string',
+    choices: ['cpu', 'cuda'],
+    default: 'cpu',
+    description: 'ONNX Runtime execution provider of the encoder.',
+  },
+  threads: {
+    kind: 'integer',
+    min: 0,
+    max: 1024,
+    default: 0,
+    description: 'Threads of the encoder graph (0: one per core).',
+  },
+  concurrentPartitions: {
+    kind: 'integer',
+    min: 1,
+    max: 1000,
+    default: D.concurrentPartitions,
+    description: 'Partitions processed at once; their new behaviors share encoder calls.',
+  },
+  sessionTimeoutMs: {
+    kind: 'integer',
+    min: 6_000,
+    max: 1_800_000,
+    default: D.sessionTimeoutMs,
+    description: 'Group session timeout; the service heartbeats between chunks, so a long batch is fine.',
+  },
+  heartbeatIntervalMs: {
+    kind: 'integer',
+    min: 100,
+    max: 600_000,
+    default: D.heartbeatIntervalMs,
+    description: 'Heartbeat interval, at most a third of the session timeout.',
+  },
+  maxConsumerRestarts: {
+    kind: 'integer',
+    min: 0,
+    max: 1000,
+    default: D.maxConsumerRestarts,
+    description: 'Consumer restarts after its retries ran out (e.g. broker down) before the service exits.',
+  },
+  createTopics: {
+    kind: 'boolean',
+    default: D.createTopics,
+    description: 'Create the internal and dead-letter topics when missing.',
+  },
+  refsPartitions: {
+    kind: 'integer',
+    min: 1,
+    max: 10_000,
+    default: D.refsPartitions,
+    description: 'Partitions of a created internal topic: at most this many instances share the encoding.',
+  },
+  replicationFactor: {
+    kind: 'integer',
+    min: 1,
+    max: 100,
+    default: D.replicationFactor,
+    description: 'Replicas of a created topic.',
+  },
+  ...KAFKA_OPTION_SPECS,
+  ...LOG_OPTION_SPECS,
+} as const satisfies OptionSpecs;
+
+export type EncoderCliOptions = ParsedOptions<typeof ENCODER_OPTION_SPECS>;

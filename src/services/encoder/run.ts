@@ -1,0 +1,79 @@
+/** `bahe encoder` as a function: open the model, the store and the encoder, run the service until stopped. */
+import { OnnxEncoder } from '../../encoder/onnx-encoder.js';
+import type { ExecutionProvider } from '../../encoder/ort-session.js';
+import { kafkaClientOptionsFrom } from '../../kafka/cli-options.js';
+import { createKafkaClient } from '../../kafka/client.js';
+import type { Logger } from '../../log.js';
+import { loadModel } from '../../model/load.js';
+import { EmbeddedStore } from '../../store/embedded.js';
+import type { EncoderCliOptions } from './cli-options.js';
+import { EncoderService, type EncoderServiceStats } from './service.js';
+import type { EncoderServiceOptions } from './service-options.js';
+
+/**
+ * Runs one encoder instance until `signal` aborts (then drains, commits and returns its counts) or
+ * the service fails (then throws). The embedded store admits one process per folder: several
+ * instances in separate processes need a store they can share.
+ */
+export async function runEncoder(
+  options: EncoderCliOptions,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<EncoderServiceStats> {
+  const model = await loadModel(options.model);
+  const log = logger.child({ model: model.manifest.name, encoderVersion: model.manifest.encoderVersion });
+  const kafka = createKafkaClient(kafkaClientOptionsFrom(options), log);
+  const store = new EmbeddedStore({
+    dir: options.storeDir,
+    encoderVersion: model.manifest.encoderVersion,
+    dimension: model.manifest.hiddenSize,
+    logger: log,
+  });
+  await store.open();
+  try {
+    const encoder = await OnnxEncoder.fromModel(model, {
+      executionProviders: [options.provider as ExecutionProvider],
+      intraOpThreads: options.threads,
+    });
+    try {
+      const service = new EncoderService(
+        { kafka, store, encode: (texts) => encoder.encode(texts), logger: log },
+        serviceOptionsFrom(options),
+      );
+      const stopped = new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await service.start();
+      await Promise.race([stopped, service.whenEnded()]);
+      await service.stop();
+      await service.whenEnded();
+      return service.stats;
+    } finally {
+      await encoder.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+function serviceOptionsFrom(options: EncoderCliOptions): EncoderServiceOptions {
+  return {
+    behaviorTopic: options.behaviorTopic,
+    impressionTopic: options.impressionTopic,
+    refsTopic: options.refsTopic,
+    deadLetterTopic: options.deadLetterTopic,
+    groupId: options.groupId,
+    encoderBatchSize: options.encoderBatchSize,
+    encoderMaxWaitMs: options.encoderMaxWaitMs,
+    admissionThreshold: options.admissionThreshold,
+    concurrentPartitions: options.concurrentPartitions,
+    sessionTimeoutMs: options.sessionTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    maxConsumerRestarts: options.maxConsumerRestarts,
+    createTopics: options.createTopics,
+    refsPartitions: options.refsPartitions,
+    replicationFactor: options.replicationFactor,
+    fromBeginning: true,
+  };
+}

@@ -1,0 +1,291 @@
+/**
+ * The encoder service: one member of a Kafka consumer group that reads behavior and impression
+ * events, re-keys every behavior mention by behavior id into an internal topic (stage 1), and from
+ * that topic encodes and stores the behaviors not stored yet (stage 2). Partitions of the internal
+ * topic are owned by one member at a time, so two instances never encode the same behavior.
+ */
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import { BehaviorIdentityCache } from '../../behavior/identity-cache.js';
+import { BaheError, ErrorCode } from '../../errors.js';
+import { EventCodec } from '../../events/codec.js';
+import type { Kafka } from '../../kafka/client.js';
+import { DeadLetterWriter } from '../../kafka/dead-letter.js';
+import { kafkaFailed, withKafkaErrors } from '../../kafka/errors.js';
+import { OrderedProducer } from '../../kafka/producer.js';
+import { deadLetterTopicOf, ensureTopics } from '../../kafka/topics.js';
+import type { Logger } from '../../log.js';
+import { BehaviorVectors, type EncodeTexts } from '../../pipeline/behavior-vectors.js';
+import type { BehaviorStore } from '../../store/types.js';
+import { AdmissionCounter } from './admission.js';
+import { checkEncoderServiceOptions, type EncoderServiceOptions } from './service-options.js';
+import { type Chunk, encodeChunk, routeChunk, type StageCounts, type StageDeps } from './stages.js';
+
+/** Events routed per chunk in stage 1: one producer request per chunk, then a commit. */
+const ROUTE_CHUNK_MESSAGES = 500;
+
+export interface EncoderServiceDeps {
+  kafka: Kafka;
+  /** Opened and closed by the caller; shared by every instance that encodes for it. */
+  store: BehaviorStore;
+  /** The encoder (lower layers); opened and closed by the caller. */
+  encode: EncodeTexts;
+  logger: Logger;
+  codec?: EventCodec;
+}
+
+/** What one instance did since it started. */
+export interface EncoderServiceStats extends StageCounts {
+  /** Texts run through the encoder by this instance. */
+  encoded: number;
+  encoderBatches: number;
+  /** Admitted behaviors found already stored (no encoder call). */
+  alreadyStored: number;
+}
+
+type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export class EncoderService {
+  readonly options: EncoderServiceOptions;
+  readonly #deps: EncoderServiceDeps;
+  readonly #logger: Logger;
+  readonly #producer: OrderedProducer;
+  readonly #vectors: BehaviorVectors;
+  readonly #admission: AdmissionCounter;
+  readonly #stages: StageDeps;
+  readonly #counts: StageCounts = {
+    eventsRouted: 0,
+    deadLettered: 0,
+    mentionsRouted: 0,
+    refsSent: 0,
+    refsRead: 0,
+    refsAdmitted: 0,
+  };
+  #consumer: Consumer | undefined;
+  #state: State = 'new';
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #restarts = 0;
+  readonly #ended: Promise<void>;
+  #end!: (error?: unknown) => void;
+
+  constructor(deps: EncoderServiceDeps, options: Parameters<typeof checkEncoderServiceOptions>[0]) {
+    this.options = checkEncoderServiceOptions(options);
+    this.#deps = deps;
+    this.#logger = deps.logger.child({ component: 'encoder-service', groupId: this.options.groupId });
+    const codec = deps.codec ?? new EventCodec();
+    this.#producer = new OrderedProducer(deps.kafka, this.#logger);
+    // The vector cache serves lookups, which this service never makes: one entry is enough. The
+    // seen-set inside BehaviorVectors still grows with the behaviors this instance has handled.
+    this.#vectors = new BehaviorVectors(deps.store, deps.encode, {
+      encoderBatchSize: this.options.encoderBatchSize,
+      encoderMaxWaitMs: this.options.encoderMaxWaitMs,
+      cacheSize: 1,
+    });
+    this.#admission = new AdmissionCounter(this.options.admissionThreshold);
+    this.#stages = {
+      codec,
+      identities: new BehaviorIdentityCache(),
+      producer: this.#producer,
+      deadLetters: new DeadLetterWriter({
+        producer: this.#producer,
+        codec,
+        logger: this.#logger,
+        ...(this.options.deadLetterTopic === undefined ? {} : { topic: this.options.deadLetterTopic }),
+      }),
+      vectors: this.#vectors,
+      store: deps.store,
+      admission: this.#admission,
+      refsTopic: this.options.refsTopic,
+      counts: this.#counts,
+    };
+    this.#ended = new Promise<void>((resolve, reject) => {
+      this.#end = (error?: unknown) => (error === undefined ? resolve() : reject(error));
+    });
+    // Marks the rejection as handled; callers see it through `whenEnded()`.
+    this.#ended.catch(() => undefined);
+  }
+
+  get stats(): EncoderServiceStats {
+    const vectors = this.#vectors.stats;
+    return {
+      ...this.#counts,
+      encoded: vectors.encoded,
+      encoderBatches: vectors.encoderBatches,
+      alreadyStored: vectors.alreadyStored,
+    };
+  }
+
+  /** Creates missing topics (when enabled), joins the group and starts consuming; resolves once consuming. */
+  start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`the encoder service was already started (state ${this.#state})`);
+    this.#state = 'starting';
+    this.#starting = this.#start().catch(async (error: unknown) => {
+      await this.#shutdown();
+      this.#state = 'failed';
+      this.#end(error);
+      throw error;
+    });
+    return this.#starting;
+  }
+
+  /** Resolves when the service has stopped; rejects with the failure that ended it otherwise. */
+  whenEnded(): Promise<void> {
+    return this.#ended;
+  }
+
+  /**
+   * Stops fetching, lets the batches in flight finish their current chunk, commits what is stored,
+   * leaves the group and disconnects. The store and the encoder stay open (the caller owns them).
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #start(): Promise<void> {
+    const { options } = this;
+    if (options.createTopics) await this.#createTopics();
+    await this.#producer.connect();
+
+    const consumer = this.#deps.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      allowAutoTopicCreation: false,
+      retry: { restartOnFailure: async (error) => this.#mayRestart(error) },
+    });
+    this.#consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const owned = payload.memberAssignment[options.refsTopic] ?? [];
+      this.#admission.retainOnly(owned);
+      this.#logger.info({ assignment: payload.memberAssignment, memberId: payload.memberId }, 'joined the group');
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) void this.#fail(payload.error);
+    });
+
+    const topics = [options.behaviorTopic, options.impressionTopic, options.refsTopic];
+    await withKafkaErrors('connecting the consumer', { groupId: options.groupId }, () => consumer.connect());
+    await withKafkaErrors('subscribing', { topic: topics.join(',') }, () =>
+      consumer.subscribe({ topics, fromBeginning: options.fromBeginning }),
+    );
+    await withKafkaErrors('starting the consumer', { groupId: options.groupId }, () =>
+      consumer.run({
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.concurrentPartitions,
+        eachBatch: (payload) => this.#onBatch(payload),
+      }),
+    );
+    this.#state = 'running';
+    this.#logger.info(
+      {
+        topics,
+        admissionThreshold: options.admissionThreshold,
+        encoderBatchSize: options.encoderBatchSize,
+        encoderMaxWaitMs: options.encoderMaxWaitMs,
+      },
+      'encoder service started',
+    );
+  }
+
+  async #createTopics(): Promise<void> {
+    const { options } = this;
+    const replicationFactor = options.replicationFactor;
+    const deadLetterTopics = new Set(
+      options.deadLetterTopic !== undefined
+        ? [options.deadLetterTopic]
+        : [options.behaviorTopic, options.impressionTopic, options.refsTopic].map(deadLetterTopicOf),
+    );
+    await ensureTopics(
+      this.#deps.kafka,
+      [
+        { topic: options.refsTopic, partitions: options.refsPartitions, replicationFactor },
+        // Dead letters are rare; one partition keeps them in the order they failed.
+        ...[...deadLetterTopics].map((topic) => ({ topic, partitions: 1, replicationFactor })),
+      ],
+      this.#logger,
+    );
+  }
+
+  /**
+   * One fetched batch of one partition, in chunks: each chunk's effects are made durable, then its
+   * offsets resolved and committed, then a heartbeat keeps the member in its group however long the
+   * batch takes. A stop request ends the batch after the chunk in progress.
+   */
+  async #onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const stage2 = batch.topic === this.options.refsTopic;
+    const size = stage2 ? this.options.encoderBatchSize : ROUTE_CHUNK_MESSAGES;
+    const log = this.#logger.child({ topic: batch.topic, partition: batch.partition });
+
+    for (let start = 0; start < batch.messages.length; start += size) {
+      if (!payload.isRunning() || payload.isStale()) break;
+      const messages = batch.messages.slice(start, start + size);
+      const chunk: Chunk = { topic: batch.topic, partition: batch.partition, messages };
+      if (stage2) await encodeChunk(chunk, this.#stages);
+      else await routeChunk(chunk, this.#stages);
+
+      const last = messages[messages.length - 1];
+      if (last !== undefined) payload.resolveOffset(last.offset);
+      await payload.commitOffsetsIfNecessary(payload.uncommittedOffsets());
+      await payload.heartbeat();
+      log.debug({ messages: messages.length, lastOffset: last?.offset }, stage2 ? 'chunk encoded' : 'chunk routed');
+    }
+    this.#restarts = 0;
+  }
+
+  async #mayRestart(error: Error): Promise<boolean> {
+    this.#restarts += 1;
+    const restart = this.#restarts <= this.options.maxConsumerRestarts && this.#state === 'running';
+    const data = {
+      err: kafkaFailed('consuming', error),
+      restarts: this.#restarts,
+      maxConsumerRestarts: this.options.maxConsumerRestarts,
+    };
+    if (restart) this.#logger.warn(data, 'consumer failed after its retries; restarting it');
+    else this.#logger.error(data, 'consumer failed and will not be restarted again; the encoder service stops');
+    return restart;
+  }
+
+  async #fail(error: unknown): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'failed') return;
+    this.#state = 'failed';
+    const failure =
+      error instanceof BaheError
+        ? error
+        : new BaheError(
+            ErrorCode.KAFKA_FAILED,
+            `the encoder service's consumer failed: ${error instanceof Error ? error.message : String(error)}; ` +
+              'check that the brokers are reachable, then start the service again (committed work is kept)',
+            { cause: error, retryable: true, context: { groupId: this.options.groupId } },
+          );
+    this.#logger.error({ err: failure, stats: this.stats }, 'encoder service failed');
+    await this.#shutdown();
+    this.#end(failure);
+  }
+
+  async #stop(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    this.#logger.info('encoder service stopping: finishing the chunks in flight');
+    await this.#shutdown();
+    this.#state = 'stopped';
+    this.#logger.info({ stats: this.stats }, 'encoder service stopped');
+    this.#end();
+  }
+
+  // kafkajs' stop waits for the batches in flight (which end after their current chunk and commit it),
+  // then leaves the group; the producer goes last because those chunks may still send.
+  async #shutdown(): Promise<void> {
+    const consumer = this.#consumer;
+    if (consumer !== undefined) {
+      await consumer.stop().catch((error: unknown) => this.#logger.warn({ err: error }, 'consumer stop failed'));
+      await consumer.disconnect().catch((error: unknown) => this.#logger.warn({ err: error }, 'consumer disconnect failed'));
+    }
+    await this.#vectors.close().catch((error: unknown) => this.#logger.warn({ err: error }, 'encoding drain failed'));
+    await this.#producer
+      .disconnect()
+      .catch((error: unknown) => this.#logger.warn({ err: error }, 'producer disconnect failed'));
+  }
+}
