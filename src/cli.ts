@@ -42,13 +42,22 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof BaheError) {
-      process.stderr.write(`error ${error.code}: ${error.message}\n`);
-      if (error.cause instanceof Error) process.stderr.write(`  caused by: ${error.cause.message}\n`);
-    } else {
-      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      process.stderr.write(`unexpected failure: ${detail}\n`);
-    }
+    process.stderr.write(`${describeFailure(error)}\n`);
     process.exitCode = 1;
   },
 );
+
+/** One or two lines for a person: the project's errors and the system's (files, permissions) without a stack. */
+function describeFailure(error: unknown): string {
+  if (error instanceof BaheError) {
+    const cause = error.cause instanceof Error ? error.cause.message : undefined;
+    const lines = [`error ${error.code}: ${error.message}`];
+    if (cause !== undefined && !error.message.includes(cause)) lines.push(`  caused by: ${cause}`);
+    return lines.join('\n');
+  }
+  const system = error as NodeJS.ErrnoException;
+  if (system instanceof Error && typeof system.code === 'string' && typeof system.syscall === 'string') {
+    return `error: ${system.message}; check the path and its permissions`;
+  }
+  return `unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+}

@@ -26,7 +26,9 @@ export const ErrorCode = {
   STORE_FAILED: 'BAHE_STORE_FAILED',
   /** The embedding store holds data that does not match what the caller expects. */
   STORE_MISMATCH: 'BAHE_STORE_MISMATCH',
-  /** A checkpoint is unreadable or belongs to another model. */
+  /** Another process is using the same state folder (store and checkpoints). */
+  STATE_IN_USE: 'BAHE_STATE_IN_USE',
+  /** A checkpoint is unreadable, or belongs to another model or dataset. */
   CHECKPOINT_INVALID: 'BAHE_CHECKPOINT_INVALID',
   /** Training produced a non-finite loss or gradient. */
   TRAINING_DIVERGED: 'BAHE_TRAINING_DIVERGED',

@@ -3,7 +3,6 @@
  * (`--max-impressions 5000`) or an environment variable (`BAHE_MAX_IMPRESSIONS=5000`); flags win.
  * Values are checked once, here, and a bad one fails naming the flag, the variable and what is accepted.
  */
-import { parseArgs } from 'node:util';
 import { BaheError, ErrorCode } from '../errors.js';
 
 interface BaseSpec {
@@ -54,43 +53,115 @@ export interface ParseResult<S extends OptionSpecs> {
   help: boolean;
 }
 
-/** Parses flags and environment against `specs`; throws BAHE_CONFIG_INVALID on the first bad value. */
+export interface ParseSettings {
+  /** Whether bare words (not flags) are accepted; a command that takes none refuses them. */
+  allowPositionals?: boolean;
+}
+
+/**
+ * Parses flags and environment against `specs`; throws BAHE_CONFIG_INVALID on the first bad value.
+ * Flags are `--name value`, `--name=value`, and for booleans `--name` / `--no-name`; `--` ends them.
+ */
 export function parseOptions<S extends OptionSpecs>(
   specs: S,
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  settings: ParseSettings = {},
 ): ParseResult<S> {
-  const flagConfig: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const [key, spec] of Object.entries(specs)) {
-    flagConfig[flagName(key)] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
+  const byFlag = new Map(Object.entries(specs).map(([key, spec]) => [flagName(key), { key, spec }]));
+  const fromFlags = new Map<string, string | boolean>();
+  const positionals: string[] = [];
+  let help = false;
+
+  for (let i = 0; i < argv.length; i += 1) {
+    const token = argv[i] as string;
+    if (token === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!token.startsWith('--')) {
+      positionals.push(token);
+      continue;
+    }
+    const [name, inline] = splitFlag(token.slice(2));
+    if (name === 'help') {
+      help = true;
+      continue;
+    }
+    const negated = name.startsWith('no-') ? byFlag.get(name.slice(3)) : undefined;
+    if (negated?.spec.kind === 'boolean' && inline === undefined) {
+      fromFlags.set(negated.key, false);
+      continue;
+    }
+    const option = byFlag.get(name);
+    if (option === undefined) throw unknownFlag(name, [...byFlag.keys()]);
+    if (option.spec.kind === 'boolean') {
+      fromFlags.set(option.key, inline ?? true);
+      continue;
+    }
+    const value = inline ?? argv[i + 1];
+    if (value === undefined || (inline === undefined && value.startsWith('--'))) {
+      throw new BaheError(
+        ErrorCode.CONFIG_INVALID,
+        `--${name} needs a value; run with --help to list the options`,
+        {
+          context: { field: option.key },
+        },
+      );
+    }
+    if (inline === undefined) i += 1;
+    fromFlags.set(option.key, value);
   }
 
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args: [...argv], options: flagConfig, allowPositionals: true, strict: true });
-  } catch (cause) {
+  if (positionals.length > 0 && !settings.allowPositionals) {
     throw new BaheError(
       ErrorCode.CONFIG_INVALID,
-      `${(cause as Error).message}; run with --help to list the options`,
-      {
-        cause,
-      },
+      `unexpected argument ${JSON.stringify(positionals[0])}: this command takes only options ` +
+        '(--name value); run with --help to list them',
     );
   }
 
   const options: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(specs)) {
-    const fromFlag = parsed.values[flagName(key)] as string | boolean | undefined;
+    const fromFlag = fromFlags.get(key);
     const fromEnv = env[envName(key)];
     const raw = fromFlag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv);
     const source = fromFlag !== undefined ? `--${flagName(key)}` : envName(key);
     options[key] = raw === undefined ? spec.default : coerce(key, spec, raw, source);
   }
-  return {
-    options: options as ParsedOptions<S>,
-    positionals: parsed.positionals,
-    help: parsed.values.help === true,
-  };
+  return { options: options as ParsedOptions<S>, positionals, help };
+}
+
+function splitFlag(body: string): [string, string | undefined] {
+  const equals = body.indexOf('=');
+  return equals === -1 ? [body, undefined] : [body.slice(0, equals), body.slice(equals + 1)];
+}
+
+function unknownFlag(name: string, known: string[]): BaheError {
+  const nearest = known
+    .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
+    .sort((a, b) => a.distance - b.distance)[0];
+  const close = nearest !== undefined && nearest.distance <= Math.max(2, Math.floor(name.length / 4));
+  const hint = close ? ` (did you mean --${nearest.candidate}?)` : '';
+  return new BaheError(
+    ErrorCode.CONFIG_INVALID,
+    `unknown option --${name}${hint}; run with --help to list the options`,
+    { context: { field: name } },
+  );
+}
+
+/** Levenshtein distance, for suggesting the flag a typo meant. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 function coerce(key: string, spec: OptionSpec, raw: string | boolean, source: string): unknown {
@@ -118,7 +189,7 @@ function coerce(key: string, spec: OptionSpec, raw: string | boolean, source: st
       const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
       const integer = spec.kind === 'integer';
       const range = describeRange(spec);
-      if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+      if (!Number.isFinite(value) || (integer && !Number.isSafeInteger(value))) {
         return fail(`${integer ? 'an integer' : 'a number'}${range}`);
       }
       if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
@@ -140,8 +211,12 @@ function describeRange(spec: NumberSpec): string {
 export function formatHelp(usage: string, summary: string, specs: OptionSpecs): string {
   const lines = [`Usage: ${usage}`, '', summary, '', 'Options (flag, or environment variable):'];
   for (const [key, spec] of Object.entries(specs)) {
-    const value = spec.kind === 'boolean' ? '' : ` <${spec.kind === 'string' ? 'value' : spec.kind}>`;
-    lines.push(`  --${flagName(key)}${value}   ${envName(key)}`);
+    const flag = flagName(key);
+    const usage =
+      spec.kind === 'boolean'
+        ? `--${flag}, --no-${flag}`
+        : `--${flag} <${spec.kind === 'string' ? 'value' : spec.kind}>`;
+    lines.push(`  ${usage}   ${envName(key)}`);
     const details: string[] = [];
     if ('choices' in spec && spec.choices) details.push(`one of ${spec.choices.join(', ')}`);
     if (spec.kind === 'integer' || spec.kind === 'number') {

@@ -100,7 +100,7 @@ function cudaHelp(message: string): string {
     `onnxruntime-node ships without its CUDA provider libraries: put libonnxruntime_providers_shared.so and ` +
     `libonnxruntime_providers_cuda.so of the same ONNX Runtime version into ${bindingDir()}, and make the ` +
     'CUDA 12 and cuDNN 9 runtime libraries findable (LD_LIBRARY_PATH); see the README section "GPU". ' +
-    'Or set executionProviders to ["cpu"] to run on CPU.'
+    'Or run on CPU: --provider cpu (BAHE_PROVIDER=cpu).'
   );
 }
 

@@ -4,6 +4,7 @@
  * as it goes so that a second run resumes where the first stopped.
  */
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BehaviorIdentityCache } from '../behavior/identity-cache.js';
 import { OnnxEncoder } from '../encoder/onnx-encoder.js';
@@ -12,6 +13,7 @@ import { BaheError, ErrorCode } from '../errors.js';
 import { SIDE_FEATURE_NAMES } from '../features/side-features.js';
 import type { Logger } from '../log.js';
 import { type LoadedModel, loadModel } from '../model/load.js';
+import { SHARED_DATA_DIR } from '../paths.js';
 import { openMovieLens100k } from '../sources/movielens.js';
 import { EmbeddedStore } from '../store/embedded.js';
 import { batchShapeOf, type TrainingImpression } from '../trainer/batch.js';
@@ -25,6 +27,7 @@ import {
 import type { RunningMetricsState } from '../trainer/metrics.js';
 import { TrainStepGraph } from '../trainer/train-step.js';
 import { Trainer, type TrainerSnapshot } from '../trainer/trainer.js';
+import { acquireLock } from '../util/lock.js';
 import { type BehaviorRef, BehaviorVectors } from './behavior-vectors.js';
 import { behaviorRefOf, resolveImpression } from './impressions.js';
 import { Progress } from './progress.js';
@@ -69,7 +72,16 @@ export interface RunSummary {
 interface ReplayPosition {
   /** Index of the next event to process. */
   event: number;
+  /** Fingerprint of the data the index refers to. */
+  dataset: string;
 }
+
+const STATE_LOCK_FILE = 'LOCK';
+const STATE_LOCK_SUBJECT = {
+  what: 'state folder',
+  code: ErrorCode.STATE_IN_USE,
+  alternative: 'give this run another --state-dir',
+};
 
 interface ReplayMetrics {
   bahe: RunningMetricsState;
@@ -77,7 +89,7 @@ interface ReplayMetrics {
 }
 
 /** The shared dataset folder next to the repository, used when present and no folder is given. */
-const SHARED_MOVIELENS = path.join('..', 'shared', 'data', 'movielens-100k');
+const SHARED_MOVIELENS = path.join(SHARED_DATA_DIR, 'movielens-100k');
 
 export async function runReplay(
   options: RunOptions,
@@ -87,35 +99,31 @@ export async function runReplay(
   const started = performance.now();
   const model = await loadModel(options.model);
   const { manifest } = model;
-  const log = logger.child({ model: manifest.name, encoderVersion: manifest.encoderVersion });
+  const log = logger.child({ model: manifest.name });
 
-  const store = new EmbeddedStore({
-    dir: path.join(options.stateDir, 'store'),
-    encoderVersion: manifest.encoderVersion,
-    dimension: manifest.hiddenSize,
-    logger: log,
-  });
   const sessionOptions = {
     executionProviders: [options.provider as ExecutionProvider],
     intraOpThreads: options.threads,
   };
   const closers: Array<() => Promise<void>> = [];
   try {
-    await store.open();
-    closers.push(() => store.close());
+    // Everything that can fail on the model or the provider is opened before anything is written.
     const encoder = await OnnxEncoder.fromModel(model, sessionOptions);
     closers.push(() => encoder.close());
-    const vectors = new BehaviorVectors(store, (texts) => encoder.encode(texts), {
-      encoderBatchSize: options.encoderBatchSize,
-      encoderMaxWaitMs: options.encoderMaxWaitMs,
-    });
-    closers.push(() => vectors.close());
     const graph = new TrainStepGraph(
       await openSession(model.files.trainStep, sessionOptions),
       manifest.parameters.entries,
-      batchShapeOf(model.manifest),
+      batchShapeOf(manifest),
     );
     closers.push(() => graph.close());
+
+    await mkdir(options.stateDir, { recursive: true });
+    const stateLock = await acquireLock(
+      path.join(options.stateDir, STATE_LOCK_FILE),
+      log,
+      STATE_LOCK_SUBJECT,
+    );
+    closers.push(() => stateLock.release());
 
     const checkpointDir = path.join(options.stateDir, 'checkpoints');
     const identity = modelIdentity(model);
@@ -125,9 +133,8 @@ export async function runReplay(
       graph,
       latest ? snapshotOf(latest.checkpoint) : model.parameters,
     );
-    const startEvent = latest ? (latest.checkpoint.sourcePosition as ReplayPosition).event : 0;
-    if (latest)
-      log.info({ path: latest.path, step: trainer.step, event: startEvent }, 'resuming from checkpoint');
+    const resumeFrom = latest ? (latest.checkpoint.sourcePosition as ReplayPosition) : undefined;
+    const startEvent = resumeFrom?.event ?? 0;
 
     const dataDir = options.data ?? (existsSync(SHARED_MOVIELENS) ? SHARED_MOVIELENS : undefined);
     // Each rating is an impression (even index) then a behavior (odd index): the first impression
@@ -135,15 +142,48 @@ export async function runReplay(
     const startRating = Math.ceil(startEvent / 2);
     const stream = await openMovieLens100k({
       ...(dataDir === undefined ? {} : { dir: dataDir }),
-      cacheDir: options.cacheDir,
+      cacheDir: options.cacheDir ?? path.join(options.stateDir, 'cache'),
       maxHistoryPerType: manifest.maxHistoryPerType,
       startAtEvent: startEvent,
       maxImpressions:
         options.maxImpressions === 0 ? Number.POSITIVE_INFINITY : startRating + options.maxImpressions,
       logger: log,
     });
+    if (latest && resumeFrom?.dataset !== stream.fingerprint) {
+      throw new BaheError(
+        ErrorCode.CHECKPOINT_INVALID,
+        `checkpoint ${latest.path} is a position in other data (dataset ${resumeFrom?.dataset ?? 'unknown'}, ` +
+          `now ${stream.fingerprint}); give the same --data as before, or a fresh --state-dir`,
+        { context: { path: latest.path, field: 'data' } },
+      );
+    }
+    if (latest)
+      log.info({ path: latest.path, step: trainer.step, event: startEvent }, 'resuming from checkpoint');
+
+    const store = new EmbeddedStore({
+      dir: path.join(options.stateDir, 'store'),
+      encoderVersion: manifest.encoderVersion,
+      dimension: manifest.hiddenSize,
+      logger: log,
+    });
+    await store.open();
+    closers.push(() => store.close());
+    const vectors = new BehaviorVectors(store, (texts) => encoder.encode(texts), {
+      encoderBatchSize: options.encoderBatchSize,
+      encoderMaxWaitMs: options.encoderMaxWaitMs,
+    });
+    closers.push(() => vectors.close());
+
     const remaining = Math.max(0, Math.floor(stream.total / 2) - startRating);
-    log.info({ dataDir: dataDir ?? 'fetched', startEvent, impressions: remaining }, 'replay started');
+    log.info(
+      {
+        dataDir: dataDir ?? 'fetched',
+        encoderVersion: manifest.encoderVersion,
+        startEvent,
+        impressions: remaining,
+      },
+      'replay started',
+    );
 
     const identities = new BehaviorIdentityCache();
     const progress = new Progress(log, {
@@ -161,14 +201,17 @@ export async function runReplay(
     let checkpointPath = latest?.path;
     const stepsAtStart = trainer.step;
 
+    let saved = { step: trainer.step, event: startEvent };
     const saveCheckpoint = async (): Promise<void> => {
+      if (saved.step === trainer.step && saved.event === position) return;
       await vectors.flushSightings();
       const written = await writeCheckpoint(
         checkpointDir,
-        checkpointOf(identity, trainer.snapshot(), { event: position }),
+        checkpointOf(identity, trainer.snapshot(), { event: position, dataset: stream.fingerprint }),
         { keep: options.keepCheckpoints, logger: log.child({ event: position }) },
       );
       checkpointPath = written.path;
+      saved = { step: trainer.step, event: position };
     };
 
     const trainBatch = async (nextPosition: number): Promise<void> => {
@@ -227,7 +270,7 @@ export async function runReplay(
       await vectors.ensure(pendingBehaviors, true);
       position = startEvent + counts.eventsRead;
     }
-    if (trainer.step > stepsAtStart || position !== startEvent) await saveCheckpoint();
+    await saveCheckpoint();
 
     const stats = vectors.stats;
     const trained = trainer.samples - (latest?.checkpoint.samplesSeen ?? 0);

@@ -1,22 +1,23 @@
 /** Options of `bahe run`, the in-process pipeline over a replayed dataset. */
 import { LOG_OPTION_SPECS } from '../commands/common.js';
 import type { OptionSpecs, ParsedOptions } from '../config/options.js';
+import { DEFAULT_MODEL_DIR } from '../paths.js';
 
 export const RUN_OPTION_SPECS = {
   data: {
     kind: 'string',
     description:
-      'MovieLens-100K folder (u.data, u.item). Default: ../shared/data/movielens-100k when present, ' +
+      'MovieLens-100K folder (u.data, u.item). Default: ../shared/data/movielens-100k beside the package when present, ' +
       'otherwise the archive is fetched from its publisher into --cache-dir and checked against its ' +
       'published checksum (and BAHE_ML100K_SHA256 when set).',
   },
-  model: { kind: 'string', default: 'model/default', description: 'Compiled model folder.' },
+  model: { kind: 'string', default: DEFAULT_MODEL_DIR, description: 'Compiled model folder.' },
   stateDir: {
     kind: 'string',
     default: '.bahe',
     description: 'Where the embedded store and the checkpoints live; a second run resumes from here.',
   },
-  cacheDir: { kind: 'string', default: '.bahe/cache', description: 'Where fetched datasets are kept.' },
+  cacheDir: { kind: 'string', description: 'Where fetched datasets are kept. Default: <state-dir>/cache.' },
   maxImpressions: {
     kind: 'integer',
     min: 0,

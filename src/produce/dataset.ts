@@ -4,6 +4,7 @@ import path from 'node:path';
 import { BaheError, ErrorCode } from '../errors.js';
 import type { BehaviorEvent, ImpressionEvent } from '../events/types.js';
 import type { Logger } from '../log.js';
+import { SHARED_DATA_DIR } from '../paths.js';
 import { type MindCounts, openMind } from '../sources/mind.js';
 import { openMovieLens100k } from '../sources/movielens.js';
 
@@ -31,12 +32,10 @@ export interface DatasetOptions {
   logger: Logger;
 }
 
-const SHARED_DATA = path.join('..', 'shared', 'data');
-
 export async function openDataset(options: DatasetOptions): Promise<Dataset> {
   const limit = options.maxEvents === 0 ? Number.POSITIVE_INFINITY : options.maxEvents;
   if (options.dataset === 'movielens') {
-    const shared = path.join(SHARED_DATA, 'movielens-100k');
+    const shared = path.join(SHARED_DATA_DIR, 'movielens-100k');
     const dir = options.data ?? (existsSync(shared) ? shared : undefined);
     const stream = await openMovieLens100k({
       ...(dir === undefined ? {} : { dir }),
@@ -48,7 +47,7 @@ export async function openDataset(options: DatasetOptions): Promise<Dataset> {
     return { name: 'movielens', dir, total: Math.min(stream.total, limit), events: take(stream, limit) };
   }
 
-  const shared = path.join(SHARED_DATA, 'mind-small-sample');
+  const shared = path.join(SHARED_DATA_DIR, 'mind-small-sample');
   const dir = options.data ?? (existsSync(shared) ? shared : undefined);
   if (dir === undefined) {
     throw new BaheError(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BaheError, ErrorCode } from '../errors.js';
@@ -18,6 +19,8 @@ export interface MovieLensData {
   /** Movie id -> title, decoded from Latin-1. */
   titles: Map<number, string>;
   userCount: number;
+  /** sha256 over `u.data` then `u.item`: which data a stream position refers to. */
+  fingerprint: string;
 }
 
 /** The two files a MovieLens-100K folder must hold. */
@@ -31,7 +34,8 @@ export async function readMovieLensFolder(dir: string): Promise<MovieLensData> {
   ]);
   const titles = parseItems(itemBytes.toString('latin1'), path.join(dir, 'u.item'));
   const ratings = parseRatings(dataBytes.toString('latin1'), path.join(dir, 'u.data'), titles);
-  return { ratings: sortByTime(ratings), titles, userCount: new Set(ratings.users).size };
+  const fingerprint = createHash('sha256').update(dataBytes).update(itemBytes).digest('hex');
+  return { ratings: sortByTime(ratings), titles, userCount: new Set(ratings.users).size, fingerprint };
 }
 
 async function readDatasetFile(dir: string, name: string): Promise<Buffer> {
@@ -51,7 +55,7 @@ async function readDatasetFile(dir: string, name: string): Promise<Buffer> {
 /** `u.item`: `id|title|release date|...`, Latin-1. Only the id and the title are used. */
 export function parseItems(text: string, file: string): Map<number, string> {
   const titles = new Map<number, string>();
-  forEachLine(text, (line, lineNumber) => {
+  forEachLine(text, file, (line, lineNumber) => {
     const fields = line.split('|');
     const id = positiveInt(fields[0]);
     const title = fields[1]?.trim() ?? '';
@@ -77,7 +81,7 @@ export function parseRatings(text: string, file: string, titles: Map<number, str
   const ratings: number[] = [];
   const timestamps: number[] = [];
 
-  forEachLine(text, (line, lineNumber) => {
+  forEachLine(text, file, (line, lineNumber) => {
     const fields = line.split('\t');
     const [user, item, rating, seconds] = fields.map(positiveInt);
     if (
@@ -129,10 +133,20 @@ export function sortByTime(r: MovieLensRatings): MovieLensRatings {
   };
 }
 
-function forEachLine(text: string, visit: (line: string, lineNumber: number) => void): void {
+function forEachLine(text: string, file: string, visit: (line: string, lineNumber: number) => void): void {
   const lines = text.split('\n');
-  // A final newline leaves one empty piece; any other empty line is an error like any malformed line.
-  if (lines.at(-1) === '') lines.pop();
+  // Every line of the MovieLens files ends in a newline, so a file without one was cut short, possibly
+  // inside a number that still parses. A final newline leaves one empty piece; any other empty line is
+  // an error like any malformed line.
+  if (lines.at(-1) !== '') {
+    throw malformed(
+      file,
+      lines.length,
+      'the file ends without a newline, so it was probably cut short',
+      lines.at(-1) ?? '',
+    );
+  }
+  lines.pop();
   for (const [i, raw] of lines.entries()) visit(raw.endsWith('\r') ? raw.slice(0, -1) : raw, i + 1);
 }
 

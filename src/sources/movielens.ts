@@ -46,6 +46,8 @@ export interface MovieLensStream extends AsyncIterable<MovieLensEvent> {
   readonly total: number;
   readonly startAtEvent: number;
   readonly ratingCount: number;
+  /** Identifies the data read (sha256 of its files), so a saved position is not applied to other data. */
+  readonly fingerprint: string;
   readonly userCount: number;
   readonly itemCount: number;
 }
@@ -73,6 +75,7 @@ export async function openMovieLens100k(options: MovieLensOptions = {}): Promise
     total,
     startAtEvent: settings.startAtEvent,
     ratingCount: data.ratings.count,
+    fingerprint: data.fingerprint,
     userCount: data.userCount,
     itemCount: data.titles.size,
     [Symbol.asyncIterator]: () => generateEvents(data, ratingsUsed, settings),

@@ -3,13 +3,13 @@ import path from 'node:path';
 import { BaheError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { fsyncDir, writeAll } from '../util/durable.js';
+import { acquireLock, type FileLock } from '../util/lock.js';
 import { COMPACT_FILE, checkOrCreateMeta, LOCK_FILE, LOG_FILE } from './embedded-meta.js';
 import {
   type CheckedEmbeddedStoreOptions,
   checkOptions,
   type EmbeddedStoreOptions,
 } from './embedded-options.js';
-import { acquireLock, type FileLock } from './lock.js';
 import { encodeEntry, type LogEntry, RecordKind } from './log-format.js';
 import { readLog } from './log-reader.js';
 import { dot, norm, TopK } from './top-k.js';

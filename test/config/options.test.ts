@@ -50,3 +50,29 @@ test('a secret value is never echoed in an error or in the help', () => {
   assert.ok(!help.includes('hunter2'));
   assert.match(help, /BAHE_API_KEY/);
 });
+
+test('flags take --name value, --name=value and --no-name; a negative number is a value, not a flag', () => {
+  const { options } = parseOptions(specs, ['--max-impressions=7', '--no-resume', '--provider', 'cuda'], {});
+  assert.equal(options.maxImpressions, 7);
+  assert.equal(options.resume, false);
+  assert.equal(options.provider, 'cuda');
+  assert.throws(
+    () => parseOptions(specs, ['--max-impressions', '-1'], {}),
+    /--max-impressions is "-1"; accepted: an integer >= 1/,
+  );
+});
+
+test('a typo gets the nearest option, a missing value and a stray word are refused', () => {
+  assert.throws(() => parseOptions(specs, ['--max-impresions', '5'], {}), /did you mean --max-impressions\?/);
+  assert.throws(() => parseOptions(specs, ['--data-dir'], {}), /--data-dir needs a value/);
+  // Regression: `bahe run 5000` used to run with the default instead of failing.
+  assert.throws(() => parseOptions(specs, ['5000'], {}), /unexpected argument "5000"/);
+  assert.deepEqual(parseOptions(specs, ['a', '--', '--b'], {}, { allowPositionals: true }).positionals, [
+    'a',
+    '--b',
+  ]);
+});
+
+test('integers beyond 2^53 are refused at parse time', () => {
+  assert.throws(() => parseOptions(specs, ['--max-impressions', '99999999999999999999'], {}), /an integer/);
+});

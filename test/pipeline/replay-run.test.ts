@@ -71,7 +71,7 @@ test('a slice of MovieLens runs end to end, and a second run resumes without re-
     );
     assert.ok(second.alreadyStored > 0);
     const latest = await readLatestCheckpoint(path.join(dir, 'checkpoints'));
-    assert.deepEqual(latest?.checkpoint.sourcePosition, { event: 1200 });
+    assert.equal((latest?.checkpoint.sourcePosition as { event: number }).event, 1200);
   } finally {
     await cleanup();
   }
@@ -212,6 +212,54 @@ test('a run stopped right after a training step resumes with exactly the impress
     assert.equal(resumed.impressions, 100);
     assert.equal(resumed.totalSamples, 228);
     assert.equal(resumed.streamPosition, 456);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a second job on the same state folder is refused, whatever model it runs', async () => {
+  // Regression: the lock sat in the store's per-encoder folder, so a job with another model wrote into
+  // the same checkpoints folder.
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { acquireLock } = await import('../../src/util/lock.js');
+    const held = await acquireLock(path.join(dir, 'LOCK'), silentLogger());
+    try {
+      await assert.rejects(
+        runReplay(options(['--state-dir', dir, '--max-impressions', '10']), silentLogger()),
+        (error: unknown) =>
+          isBaheError(error, 'BAHE_STATE_IN_USE') && /another --state-dir/.test(error.message),
+      );
+      assert.deepEqual(await readdir(dir), ['LOCK'], 'nothing was written beside the lock');
+    } finally {
+      await held.release();
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a checkpoint is not resumed on other data', { skip: movielens.skip }, async () => {
+  // Regression: a position saved on MovieLens was applied silently to a different u.data.
+  const { dir, cleanup } = await tempDir();
+  try {
+    const state = path.join(dir, 'state');
+    await runReplay(
+      options(['--data', movielens.dir, '--state-dir', state, '--max-impressions', '128']),
+      silentLogger(),
+    );
+    const other = path.join(dir, 'other');
+    await cp(movielens.dir, other, { recursive: true });
+    await writeFile(
+      path.join(other, 'u.data'),
+      (await readFile(path.join(other, 'u.data'))).subarray(0, 200_000),
+    );
+    const cut = await readFile(path.join(other, 'u.data'), 'latin1');
+    await writeFile(path.join(other, 'u.data'), cut.slice(0, cut.lastIndexOf('\n') + 1), 'latin1');
+    await assert.rejects(
+      runReplay(options(['--data', other, '--state-dir', state]), silentLogger()),
+      (error: unknown) => isBaheError(error, 'BAHE_CHECKPOINT_INVALID') && /other data/.test(error.message),
+    );
   } finally {
     await cleanup();
   }

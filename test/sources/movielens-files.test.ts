@@ -55,9 +55,18 @@ test('malformed u.item lines are reported with file and line number', () => {
   assert.throws(() => parseItems('', '/data/u.item'), datasetError(/no movies/));
 });
 
-test('CRLF line ends and a missing final newline are accepted', () => {
-  assert.equal(parseItems('1|A (1990)|x\r\n2|B (1991)|x', 'u.item').get(2), 'B (1991)');
-  assert.equal(parseRatings('1\t1\t5\t100\r\n2\t2\t1\t50', 'u.data', titles).count, 2);
+test('CRLF line ends are accepted', () => {
+  assert.equal(parseItems('1|A (1990)|x\r\n2|B (1991)|x\r\n', 'u.item').get(2), 'B (1991)');
+  assert.equal(parseRatings('1\t1\t5\t100\r\n2\t2\t1\t50\r\n', 'u.data', titles).count, 2);
+});
+
+test('a file that ends without a newline is refused as cut short, naming its last line', () => {
+  // Regression: u.data cut inside the last timestamp ("...\t87871" for "...\t878710000") was read
+  // as a valid rating.
+  assert.throws(
+    () => parseRatings('1\t1\t5\t100\n2\t2\t1\t50', '/data/u.data', titles),
+    datasetError(/\/data\/u\.data:2: the file ends without a newline/),
+  );
 });
 
 test('ratings come back in time order, ties by user then item', async () => {

@@ -52,13 +52,19 @@ export function encodeBehaviorRef(ref: BehaviorRefMessage): Buffer {
  * Reads and checks a message value: every field typed and in range, and the id the one `identities`
  * derives from type and text. Anything else is BAHE_EVENT_INVALID (for the dead-letter topic).
  */
-export function decodeBehaviorRef(value: Buffer | null, identities: BehaviorIdentityCache): BehaviorRefMessage {
+export function decodeBehaviorRef(
+  value: Buffer | null,
+  identities: BehaviorIdentityCache,
+): BehaviorRefMessage {
   if (value === null || value.length === 0) throw invalid('the message has no value');
   let parsed: unknown;
   try {
     parsed = JSON.parse(value.toString('utf8'));
   } catch (cause) {
-    throw invalid(`the message is not JSON (${cause instanceof Error ? cause.message : String(cause)})`, cause);
+    throw invalid(
+      `the message is not JSON (${cause instanceof Error ? cause.message : String(cause)})`,
+      cause,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null) throw invalid('the message is not a JSON object');
   const m = parsed as Record<string, unknown>;
@@ -74,7 +80,8 @@ export function decodeBehaviorRef(value: Buffer | null, identities: BehaviorIden
   const seenMs = m.seenMs;
   const lastSeenMs = m.lastSeenMs;
   if (!isSafeNonNegative(seenMs)) throw invalid('seenMs must be an integer >= 0');
-  if (!isSafeNonNegative(lastSeenMs) || lastSeenMs < seenMs) throw invalid('lastSeenMs must be an integer >= seenMs');
+  if (!isSafeNonNegative(lastSeenMs) || lastSeenMs < seenMs)
+    throw invalid('lastSeenMs must be an integer >= seenMs');
   if (!isSafeNonNegative(count) || count < 1) throw invalid('count must be an integer >= 1');
   if (!isSafeNonNegative(sightings) || sightings > count) {
     throw invalid('sightings must be an integer from 0 to count');

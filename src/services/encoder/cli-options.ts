@@ -18,7 +18,8 @@ export const ENCODER_OPTION_SPECS = {
   refsTopic: {
     kind: 'string',
     default: D.refsTopic,
-    description: 'Internal topic of behavior references keyed by behavior id; its partitions spread the encoding.',
+    description:
+      'Internal topic of behavior references keyed by behavior id; its partitions spread the encoding.',
   },
   deadLetterTopic: {
     kind: 'string',
@@ -33,7 +34,8 @@ export const ENCODER_OPTION_SPECS = {
   storeDir: {
     kind: 'string',
     default: '.bahe/store',
-    description: 'Embedded store folder (the same layout bahe run uses under --state-dir); one process per folder.',
+    description:
+      'Embedded store folder (the same layout bahe run uses under --state-dir); one process per folder.',
   },
   encoderBatchSize: {
     kind: 'integer',
@@ -90,6 +92,13 @@ export const ENCODER_OPTION_SPECS = {
     max: 600_000,
     default: D.heartbeatIntervalMs,
     description: 'Heartbeat interval, at most a third of the session timeout.',
+  },
+  fetchMaxWaitMs: {
+    kind: 'integer',
+    min: 10,
+    max: 60_000,
+    default: D.fetchMaxWaitMs,
+    description: 'How long the broker may hold an empty fetch open; a stop waits for the fetch in flight.',
   },
   maxConsumerRestarts: {
     kind: 'integer',

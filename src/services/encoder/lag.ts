@@ -18,7 +18,9 @@ export async function consumerLag(
       const [committed] = await withKafkaErrors('fetching committed offsets', { topic, groupId }, () =>
         admin.fetchOffsets({ groupId, topics: [topic] }),
       );
-      const ends = await withKafkaErrors('fetching end offsets', { topic }, () => admin.fetchTopicOffsets(topic));
+      const ends = await withKafkaErrors('fetching end offsets', { topic }, () =>
+        admin.fetchTopicOffsets(topic),
+      );
       let behind = 0;
       for (const end of ends) {
         const commit = committed?.partitions.find((p) => p.partition === end.partition);

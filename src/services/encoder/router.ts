@@ -45,32 +45,28 @@ export class BehaviorRefFolder {
 }
 
 /**
- * Decodes one event message and adds its behaviors to `folder`: a behavior event's own behavior, an
- * impression's history entries and its candidate item (type `item`). Throws BAHE_EVENT_INVALID or
- * BAHE_SCHEMA_UNKNOWN for a message that cannot be read, and nothing is added then.
+ * Decodes one event message of the kind its topic carries and adds its behaviors to `folder`: a
+ * behavior event's own behavior, an impression's history entries and its candidate item (type
+ * `item`). Throws BAHE_EVENT_INVALID or BAHE_SCHEMA_UNKNOWN for a message that cannot be read or is of
+ * another kind (a producer writing to the wrong topic), and nothing is added then.
  */
 export function routeEventMessage(
   value: Buffer | null,
+  kind: 'BehaviorEvent' | 'ImpressionEvent',
   codec: EventCodec,
   identities: BehaviorIdentityCache,
   folder: BehaviorRefFolder,
 ): void {
   if (value === null) {
-    throw new BaheError(ErrorCode.EVENT_INVALID, 'the message has no value (a tombstone?); events carry a value');
+    throw new BaheError(
+      ErrorCode.EVENT_INVALID,
+      'the message has no value (a tombstone?); events carry a value',
+    );
   }
-  const decoded = codec.decode(value);
-  if (decoded.kind === 'BehaviorEvent') {
-    folder.add(behaviorRefOf(decoded.event, identities), true);
+  if (kind === 'BehaviorEvent') {
+    folder.add(behaviorRefOf(codec.decodeAs(kind, value), identities), true);
     return;
   }
-  if (decoded.kind === 'ImpressionEvent') {
-    // The codec has validated every history entry and the candidate text, so nothing is left out here.
-    for (const ref of resolveImpression(decoded.event, identities).refs) folder.add(ref, false);
-    return;
-  }
-  throw new BaheError(
-    ErrorCode.EVENT_INVALID,
-    `a ${decoded.kind} is not a behavior or impression event; check which topics the encoder reads`,
-    { context: { kind: decoded.kind } },
-  );
+  // The codec has validated every history entry and the candidate text, so nothing is left out here.
+  for (const ref of resolveImpression(codec.decodeAs(kind, value), identities).refs) folder.add(ref, false);
 }

@@ -70,6 +70,7 @@ function serviceOptionsFrom(options: EncoderCliOptions): EncoderServiceOptions {
     concurrentPartitions: options.concurrentPartitions,
     sessionTimeoutMs: options.sessionTimeoutMs,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
+    fetchMaxWaitMs: options.fetchMaxWaitMs,
     maxConsumerRestarts: options.maxConsumerRestarts,
     createTopics: options.createTopics,
     refsPartitions: options.refsPartitions,

@@ -24,6 +24,8 @@ export interface EncoderServiceOptions {
   concurrentPartitions: number;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
+  /** How long the broker may hold a fetch open when no message waits; a stop waits for the fetch in flight. */
+  fetchMaxWaitMs: number;
   /** Consumer restarts after a retryable failure (e.g. the broker gone) before the service gives up. */
   maxConsumerRestarts: number;
   /** Create the internal and dead-letter topics when missing. */
@@ -44,6 +46,7 @@ export const ENCODER_SERVICE_DEFAULTS = Object.freeze({
   concurrentPartitions: 3,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
+  fetchMaxWaitMs: 1_000,
   maxConsumerRestarts: 5,
   createTopics: true,
   refsPartitions: 6,
@@ -61,6 +64,7 @@ const RANGES: Record<string, [number, number]> = {
   concurrentPartitions: [1, 1_000],
   sessionTimeoutMs: [6_000, 1_800_000],
   heartbeatIntervalMs: [100, 600_000],
+  fetchMaxWaitMs: [10, 60_000],
   maxConsumerRestarts: [0, 1_000],
   refsPartitions: [1, 10_000],
   replicationFactor: [1, 100],
@@ -68,14 +72,20 @@ const RANGES: Record<string, [number, number]> = {
 
 /** Applies the defaults (an undefined value keeps the default) and fails on the first bad field. */
 export function checkEncoderServiceOptions(options: Given): EncoderServiceOptions {
-  const merged: EncoderServiceOptions = { ...ENCODER_SERVICE_DEFAULTS, ...definedOnly(options) } as EncoderServiceOptions;
+  const merged: EncoderServiceOptions = {
+    ...ENCODER_SERVICE_DEFAULTS,
+    ...definedOnly(options),
+  } as EncoderServiceOptions;
   checkTopicName(merged.behaviorTopic, 'behaviorTopic');
   checkTopicName(merged.impressionTopic, 'impressionTopic');
   checkTopicName(merged.refsTopic, 'refsTopic');
   if (merged.deadLetterTopic !== undefined) checkTopicName(merged.deadLetterTopic, 'deadLetterTopic');
   const topics = [merged.behaviorTopic, merged.impressionTopic, merged.refsTopic];
   if (new Set(topics).size !== topics.length) {
-    throw invalid('refsTopic', `behaviorTopic, impressionTopic and refsTopic must differ, got ${topics.join(', ')}`);
+    throw invalid(
+      'refsTopic',
+      `behaviorTopic, impressionTopic and refsTopic must differ, got ${topics.join(', ')}`,
+    );
   }
   if (typeof merged.groupId !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(merged.groupId)) {
     throw invalid('groupId', 'groupId must be 1 to 249 characters from [A-Za-z0-9._-]');

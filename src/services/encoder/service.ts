@@ -61,6 +61,7 @@ export class EncoderService {
     refsAdmitted: 0,
   };
   #consumer: Consumer | undefined;
+  #assignment: Readonly<Record<string, readonly number[]>> = {};
   #state: State = 'new';
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -95,6 +96,7 @@ export class EncoderService {
       vectors: this.#vectors,
       store: deps.store,
       admission: this.#admission,
+      impressionTopic: this.options.impressionTopic,
       refsTopic: this.options.refsTopic,
       counts: this.#counts,
     };
@@ -115,9 +117,15 @@ export class EncoderService {
     };
   }
 
+  /** Partitions this member owns, by topic, as of its latest join of the group; empty before the first. */
+  get assignment(): Readonly<Record<string, readonly number[]>> {
+    return this.#assignment;
+  }
+
   /** Creates missing topics (when enabled), joins the group and starts consuming; resolves once consuming. */
   start(): Promise<void> {
-    if (this.#state !== 'new') throw new Error(`the encoder service was already started (state ${this.#state})`);
+    if (this.#state !== 'new')
+      throw new Error(`the encoder service was already started (state ${this.#state})`);
     this.#state = 'starting';
     this.#starting = this.#start().catch(async (error: unknown) => {
       await this.#shutdown();
@@ -151,14 +159,19 @@ export class EncoderService {
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,
+      maxWaitTimeInMs: options.fetchMaxWaitMs,
       allowAutoTopicCreation: false,
       retry: { restartOnFailure: async (error) => this.#mayRestart(error) },
     });
     this.#consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.#assignment = payload.memberAssignment;
       const owned = payload.memberAssignment[options.refsTopic] ?? [];
       this.#admission.retainOnly(owned);
-      this.#logger.info({ assignment: payload.memberAssignment, memberId: payload.memberId }, 'joined the group');
+      this.#logger.info(
+        { assignment: payload.memberAssignment, memberId: payload.memberId },
+        'joined the group',
+      );
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) void this.#fail(payload.error);
@@ -229,7 +242,10 @@ export class EncoderService {
       if (last !== undefined) payload.resolveOffset(last.offset);
       await payload.commitOffsetsIfNecessary(payload.uncommittedOffsets());
       await payload.heartbeat();
-      log.debug({ messages: messages.length, lastOffset: last?.offset }, stage2 ? 'chunk encoded' : 'chunk routed');
+      log.debug(
+        { messages: messages.length, lastOffset: last?.offset },
+        stage2 ? 'chunk encoded' : 'chunk routed',
+      );
     }
     this.#restarts = 0;
   }
@@ -243,7 +259,8 @@ export class EncoderService {
       maxConsumerRestarts: this.options.maxConsumerRestarts,
     };
     if (restart) this.#logger.warn(data, 'consumer failed after its retries; restarting it');
-    else this.#logger.error(data, 'consumer failed and will not be restarted again; the encoder service stops');
+    else
+      this.#logger.error(data, 'consumer failed and will not be restarted again; the encoder service stops');
     return restart;
   }
 
@@ -280,10 +297,16 @@ export class EncoderService {
   async #shutdown(): Promise<void> {
     const consumer = this.#consumer;
     if (consumer !== undefined) {
-      await consumer.stop().catch((error: unknown) => this.#logger.warn({ err: error }, 'consumer stop failed'));
-      await consumer.disconnect().catch((error: unknown) => this.#logger.warn({ err: error }, 'consumer disconnect failed'));
+      await consumer
+        .stop()
+        .catch((error: unknown) => this.#logger.warn({ err: error }, 'consumer stop failed'));
+      await consumer
+        .disconnect()
+        .catch((error: unknown) => this.#logger.warn({ err: error }, 'consumer disconnect failed'));
     }
-    await this.#vectors.close().catch((error: unknown) => this.#logger.warn({ err: error }, 'encoding drain failed'));
+    await this.#vectors
+      .close()
+      .catch((error: unknown) => this.#logger.warn({ err: error }, 'encoding drain failed'));
     await this.#producer
       .disconnect()
       .catch((error: unknown) => this.#logger.warn({ err: error }, 'producer disconnect failed'));

@@ -50,6 +50,8 @@ export interface StageDeps {
   vectors: BehaviorVectors;
   store: BehaviorStore;
   admission: AdmissionCounter;
+  /** Messages of this topic are impression events; of any other source topic, behavior events. */
+  impressionTopic: string;
   refsTopic: string;
   counts: StageCounts;
 }
@@ -58,11 +60,12 @@ type Failure = [ChunkMessage, unknown];
 
 /** Stage 1: decodes events and sends their behaviors to the internal topic, keyed by behavior id. */
 export async function routeChunk(chunk: Chunk, deps: StageDeps): Promise<void> {
+  const kind = chunk.topic === deps.impressionTopic ? 'ImpressionEvent' : 'BehaviorEvent';
   const folder = new BehaviorRefFolder();
   const failures: Failure[] = [];
   for (const message of chunk.messages) {
     try {
-      routeEventMessage(message.value, deps.codec, deps.identities, folder);
+      routeEventMessage(message.value, kind, deps.codec, deps.identities, folder);
       deps.counts.eventsRouted += 1;
     } catch (error) {
       failures.push([message, error]);
@@ -113,7 +116,13 @@ export async function encodeChunk(chunk: Chunk, deps: StageDeps): Promise<void> 
 async function deadLetter(chunk: Chunk, failures: readonly Failure[], deps: StageDeps): Promise<void> {
   for (const [message, error] of failures) {
     await deps.deadLetters.write(
-      { topic: chunk.topic, partition: chunk.partition, offset: message.offset, key: message.key, value: message.value },
+      {
+        topic: chunk.topic,
+        partition: chunk.partition,
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+      },
       error,
     );
     deps.counts.deadLettered += 1;

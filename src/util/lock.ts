@@ -10,6 +10,21 @@ interface LockOwner {
   acquiredAt: string;
 }
 
+/** What a lock guards, for its messages: the embedded store by default. */
+export interface LockSubject {
+  /** e.g. "store" or "state folder". */
+  what: string;
+  code: ErrorCode;
+  /** What a user can do when it is held, besides stopping the holder. */
+  alternative: string;
+}
+
+const STORE_SUBJECT: LockSubject = {
+  what: 'store',
+  code: ErrorCode.STORE_FAILED,
+  alternative: 'open the store read-only',
+};
+
 /** An exclusive lock held through a file; `release` removes the file. */
 export interface FileLock {
   readonly path: string;
@@ -25,7 +40,11 @@ export interface FileLock {
  * counts as held, a recycled pid makes a stale lock look held (the error says how to clear it), and
  * two processes taking over the same stale lock at the same instant can both succeed.
  */
-export async function acquireLock(path: string, logger: Logger): Promise<FileLock> {
+export async function acquireLock(
+  path: string,
+  logger: Logger,
+  subject: LockSubject = STORE_SUBJECT,
+): Promise<FileLock> {
   const owner: LockOwner = { pid: process.pid, host: hostname(), acquiredAt: new Date().toISOString() };
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
   await writeFile(temp, `${JSON.stringify(owner)}\n`, { flag: 'wx' });
@@ -42,11 +61,11 @@ export async function acquireLock(path: string, logger: Logger): Promise<FileLoc
       const holder = await readOwner(path);
       if (holder === 'gone') continue;
       if (attempt === 0 && holder !== 'unreadable' && holder.host === owner.host && !isRunning(holder.pid)) {
-        logger.warn({ path, holderPid: holder.pid }, 'removing stale store lock');
+        logger.warn({ lockFile: path, holderPid: holder.pid }, `removing stale ${subject.what} lock`);
         await unlink(path).catch(ignoreMissing);
         continue;
       }
-      throw heldError(path, holder);
+      throw heldError(path, holder, subject);
     }
   } finally {
     await unlink(temp).catch(ignoreMissing);
@@ -79,15 +98,15 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function heldError(path: string, holder: LockOwner | 'unreadable'): BaheError {
+function heldError(path: string, holder: LockOwner | 'unreadable', subject: LockSubject): BaheError {
   const who =
     holder === 'unreadable'
       ? 'an unknown process (the lock file cannot be read)'
       : `pid ${holder.pid} on host ${holder.host} (since ${holder.acquiredAt})`;
   return new BaheError(
-    ErrorCode.STORE_FAILED,
-    `store is already open for writing by ${who}; stop that process or open the store read-only. ` +
-      `If no process uses the store, delete the lock file ${path}`,
+    subject.code,
+    `${subject.what} is already open for writing by ${who}; stop that process or ${subject.alternative}. ` +
+      `If no process uses the ${subject.what}, delete the lock file ${path}`,
     {
       retryable: true,
       context: { path, holderPid: holder === 'unreadable' ? undefined : holder.pid },
