@@ -376,7 +376,8 @@ test('stop() drains and commits: a second instance reads on from there, and a th
     await produceMovieLens(setup.fixture, EVENTS);
     const expected = await movieLensBehaviorIds(EVENTS);
 
-    const first = startService(setup, 'first');
+    // Small chunks, one partition at a time: the stop lands part-way through the stream.
+    const first = startService(setup, 'first', { encoderBatchSize: 8, concurrentPartitions: 1 });
     await first.started;
     await waitFor('the first instance stored something', async () => (await setup.store.count()) > 0);
     await first.service.stop();
