@@ -71,7 +71,8 @@ test('a slice of MovieLens runs end to end, and a second run resumes without re-
     );
     assert.ok(second.alreadyStored > 0);
     const latest = await readLatestCheckpoint(path.join(dir, 'checkpoints'));
-    assert.equal((latest?.checkpoint.sourcePosition as { event: number }).event, 1200);
+    assert.ok(latest);
+    assert.equal((latest.checkpoint.sourcePosition as { event: number }).event, 1200);
   } finally {
     await cleanup();
   }
