@@ -1,0 +1,27 @@
+/** The `bahe trainer` command: runs the trainer service until SIGINT or SIGTERM. */
+import { formatHelp, parseOptions } from '../config/options.js';
+import { TRAINER_OPTION_SPECS } from '../services/trainer/cli-options.js';
+import { runTrainer } from '../services/trainer/run.js';
+import { loggerFor, stopOnSignals } from './common.js';
+
+export const summary =
+  'Train the upper layers and CTR head from the impression topic in micro-batches; checkpoint and publish model updates.';
+
+/** Exit status: 0 after a signal stopped it cleanly; failures (e.g. the broker gone for good) throw BaheError. */
+export async function main(argv: string[]): Promise<number> {
+  const { options, help } = parseOptions(TRAINER_OPTION_SPECS, argv);
+  if (help) {
+    process.stdout.write(`${formatHelp('bahe trainer [options]', summary, TRAINER_OPTION_SPECS)}\n`);
+    return 0;
+  }
+  const logger = loggerFor(options);
+  const stop = stopOnSignals(logger, 'stopping: finishing the step in progress, checkpointing, publishing');
+  try {
+    const stats = await runTrainer(options, logger, stop.signal);
+    process.stdout.write(`${JSON.stringify(stats)}\n`);
+    return 0;
+  } finally {
+    stop.dispose();
+    logger.flush();
+  }
+}

@@ -1,0 +1,148 @@
+/** Options of `bahe trainer`: topics, group, state folder, model, micro-batching, checkpoints, Kafka connection. */
+import { LOG_OPTION_SPECS } from '../../commands/common.js';
+import type { OptionSpecs, ParsedOptions } from '../../config/options.js';
+import { KAFKA_OPTION_SPECS } from '../../kafka/cli-options.js';
+import { DEFAULT_MODEL_DIR } from '../../paths.js';
+import { TRAINER_SERVICE_DEFAULTS as D } from './service-options.js';
+
+export const TRAINER_OPTION_SPECS = {
+  impressionTopic: {
+    kind: 'string',
+    default: 'bahe.impression-events',
+    description: 'Topic of the impression events (as bahe produce writes them).',
+  },
+  modelUpdateTopic: {
+    kind: 'string',
+    default: D.modelUpdateTopic,
+    description:
+      'Topic a model-update event (version, step, metrics, checkpoint path) goes to after each checkpoint.',
+  },
+  deadLetterTopic: {
+    kind: 'string',
+    description: 'Topic for unreadable impression messages. Default: <impression topic>.dlq.',
+  },
+  groupId: {
+    kind: 'string',
+    default: 'bahe-trainer',
+    description:
+      'Consumer group of the trainer; run one instance (the checkpoint is the single record of training).',
+  },
+  model: { kind: 'string', default: DEFAULT_MODEL_DIR, description: 'Compiled model folder.' },
+  stateDir: {
+    kind: 'string',
+    default: '.bahe/trainer',
+    description:
+      'Embedded store and checkpoints of this trainer (locked: one process per folder); a restart resumes from here.',
+  },
+  batchMaxWaitMs: {
+    kind: 'integer',
+    min: 0,
+    max: 3_600_000,
+    default: D.batchMaxWaitMs,
+    description:
+      'How long an impression waits for its micro-batch to fill before a short one is trained, padded.',
+  },
+  checkpointEverySteps: {
+    kind: 'integer',
+    min: 1,
+    max: 1_000_000,
+    default: D.checkpointEverySteps,
+    description: 'Training steps between checkpoints (one is also written on stop).',
+  },
+  keepCheckpoints: {
+    kind: 'integer',
+    min: 1,
+    max: 1000,
+    default: D.keepCheckpoints,
+    description: 'Checkpoints kept on disk.',
+  },
+  learningRateUpper: {
+    kind: 'number',
+    min: 0,
+    max: 1,
+    description: "Learning rate of the upper (aggregation) layers. Default: the model manifest's.",
+  },
+  learningRateHead: {
+    kind: 'number',
+    min: 0,
+    max: 1,
+    description: "Learning rate of the CTR head. Default: the model manifest's.",
+  },
+  warmupSteps: {
+    kind: 'integer',
+    min: 0,
+    default: 0,
+    description: 'Training steps over which the learning rates rise linearly to their values.',
+  },
+  provider: {
+    kind: 'string',
+    choices: ['cpu', 'cuda'],
+    default: 'cpu',
+    description: 'ONNX Runtime execution provider of the encoder and the train step.',
+  },
+  threads: {
+    kind: 'integer',
+    min: 0,
+    max: 1024,
+    default: 0,
+    description: 'Threads per graph (0: one per core).',
+  },
+  encoderBatchSize: {
+    kind: 'integer',
+    min: 1,
+    max: 4096,
+    default: D.encoderBatchSize,
+    description: 'Texts per encoder call for behaviors the store does not hold yet (encoded read-through).',
+  },
+  encoderMaxWaitMs: {
+    kind: 'integer',
+    min: 0,
+    max: 60_000,
+    default: D.encoderMaxWaitMs,
+    description: 'How long a new behavior waits for others to fill an encoder call.',
+  },
+  sessionTimeoutMs: {
+    kind: 'integer',
+    min: 6_000,
+    max: 1_800_000,
+    default: D.sessionTimeoutMs,
+    description: 'Group session timeout; the service heartbeats between messages, so a long step is fine.',
+  },
+  heartbeatIntervalMs: {
+    kind: 'integer',
+    min: 100,
+    max: 600_000,
+    default: D.heartbeatIntervalMs,
+    description: 'Heartbeat interval, at most a third of the session timeout.',
+  },
+  fetchMaxWaitMs: {
+    kind: 'integer',
+    min: 10,
+    max: 60_000,
+    default: D.fetchMaxWaitMs,
+    description: 'How long the broker may hold an empty fetch open; a stop waits for the fetch in flight.',
+  },
+  maxConsumerRestarts: {
+    kind: 'integer',
+    min: 0,
+    max: 1000,
+    default: D.maxConsumerRestarts,
+    description: 'Consumer restarts after its retries ran out (e.g. broker down) before the service exits.',
+  },
+  createTopics: {
+    kind: 'boolean',
+    default: D.createTopics,
+    description: 'Create the model-update and dead-letter topics when missing.',
+  },
+  replicationFactor: {
+    kind: 'integer',
+    min: 1,
+    max: 100,
+    default: D.replicationFactor,
+    description: 'Replicas of a created topic.',
+  },
+  ...KAFKA_OPTION_SPECS,
+  ...LOG_OPTION_SPECS,
+} as const satisfies OptionSpecs;
+
+export type TrainerCliOptions = ParsedOptions<typeof TRAINER_OPTION_SPECS>;

@@ -1,0 +1,176 @@
+/** `bahe trainer` as functions: open the model, the state folder and the graphs, run the service until stopped. */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { OnnxEncoder } from '../../encoder/onnx-encoder.js';
+import { type ExecutionProvider, openSession } from '../../encoder/ort-session.js';
+import { BaheError, ErrorCode } from '../../errors.js';
+import { SIDE_FEATURE_NAMES } from '../../features/side-features.js';
+import { kafkaClientOptionsFrom } from '../../kafka/cli-options.js';
+import { createKafkaClient } from '../../kafka/client.js';
+import type { Logger } from '../../log.js';
+import { type LoadedModel, loadModel } from '../../model/load.js';
+import { modelIdentity } from '../../pipeline/replay-run.js';
+import { EmbeddedStore } from '../../store/embedded.js';
+import { batchShapeOf } from '../../trainer/batch.js';
+import { readLatestCheckpoint } from '../../trainer/checkpoint.js';
+import { TrainStepGraph } from '../../trainer/train-step.js';
+import { Trainer, type TrainerSettings } from '../../trainer/trainer.js';
+import { acquireLock } from '../../util/lock.js';
+import type { TrainerCliOptions } from './cli-options.js';
+import { TrainerService, type TrainerServiceStats } from './service.js';
+import type { TrainerServiceOptions } from './service-options.js';
+import { snapshotOf } from './trainer-state.js';
+
+/** The same lock file `bahe run` takes in its state folder, so the two refuse to share one. */
+const STATE_LOCK_FILE = 'LOCK';
+const STATE_LOCK_SUBJECT = {
+  what: 'state folder',
+  code: ErrorCode.STATE_IN_USE,
+  alternative: 'give this trainer another --state-dir',
+};
+
+export interface OpenedTrainer {
+  service: TrainerService;
+  /** Releases the graphs, the store and the state-folder lock; call after the service has ended. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens everything a trainer instance needs (model and provider first, so nothing is written when
+ * they fail), resumes the newest checkpoint of the state folder, and returns the service unstarted.
+ */
+export async function openTrainer(options: TrainerCliOptions, logger: Logger): Promise<OpenedTrainer> {
+  const model = await loadModel(options.model);
+  const { manifest } = model;
+  const log = logger.child({ model: manifest.name, encoderVersion: manifest.encoderVersion });
+  const kafka = createKafkaClient(kafkaClientOptionsFrom(options), log);
+  const sessionOptions = {
+    executionProviders: [options.provider as ExecutionProvider],
+    intraOpThreads: options.threads,
+  };
+
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const release of closers.reverse()) {
+      await release().catch((error: unknown) => log.warn({ err: error }, 'release failed during shutdown'));
+    }
+  };
+  try {
+    const settings = trainerSettings(model, options);
+    const encoder = await OnnxEncoder.fromModel(model, sessionOptions);
+    closers.push(() => encoder.close());
+    const graph = new TrainStepGraph(
+      await openSession(model.files.trainStep, sessionOptions),
+      manifest.parameters.entries,
+      settings.shape,
+    );
+    closers.push(() => graph.close());
+
+    await mkdir(options.stateDir, { recursive: true });
+    const lock = await acquireLock(path.join(options.stateDir, STATE_LOCK_FILE), log, STATE_LOCK_SUBJECT);
+    closers.push(() => lock.release());
+
+    const checkpointDir = path.join(options.stateDir, 'checkpoints');
+    const identity = modelIdentity(model);
+    const latest = await readLatestCheckpoint(checkpointDir, { expectedModel: identity, logger: log });
+    const trainer = new Trainer(settings, graph, latest ? snapshotOf(latest.checkpoint) : model.parameters);
+    if (latest) log.info({ path: latest.path, step: trainer.step }, 'resuming from checkpoint');
+
+    const store = new EmbeddedStore({
+      dir: path.join(options.stateDir, 'store'),
+      encoderVersion: manifest.encoderVersion,
+      dimension: manifest.hiddenSize,
+      logger: log,
+    });
+    await store.open();
+    closers.push(() => store.close());
+
+    const service = new TrainerService(
+      {
+        kafka,
+        trainer,
+        batchSize: manifest.trainBatchSize,
+        store,
+        encode: (texts) => encoder.encode(texts),
+        checkpointDir,
+        model: identity,
+        resumedFrom: latest
+          ? { path: latest.path, sourcePosition: latest.checkpoint.sourcePosition }
+          : undefined,
+        logger: log,
+      },
+      serviceOptionsFrom(options),
+    );
+    return { service, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
+ * Runs one trainer instance until `signal` aborts (then it finishes the step, checkpoints, publishes
+ * and returns its counts) or the service fails (then it throws).
+ */
+export async function runTrainer(
+  options: TrainerCliOptions,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<TrainerServiceStats> {
+  const { service, close } = await openTrainer(options, logger);
+  try {
+    const stopped = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await service.start();
+    await Promise.race([stopped, service.whenEnded()]);
+    await service.stop();
+    await service.whenEnded();
+    return service.stats;
+  } finally {
+    await close();
+  }
+}
+
+function trainerSettings(model: LoadedModel, options: TrainerCliOptions): TrainerSettings {
+  const { training, parameters, sideFeatures } = model.manifest;
+  if (sideFeatures.join(',') !== SIDE_FEATURE_NAMES.join(',')) {
+    throw new BaheError(
+      ErrorCode.MODEL_INVALID,
+      `the model expects side features [${sideFeatures.join(', ')}] but this service computes ` +
+        `[${SIDE_FEATURE_NAMES.join(', ')}]; compile the model with --side-features ${SIDE_FEATURE_NAMES.join(',')}`,
+      { context: { path: model.dir, field: 'sideFeatures' } },
+    );
+  }
+  const learningRate = { ...training.learningRate };
+  if (options.learningRateUpper !== undefined) learningRate.upper = options.learningRateUpper;
+  if (options.learningRateHead !== undefined) learningRate.head = options.learningRateHead;
+  return {
+    shape: batchShapeOf(model.manifest),
+    parameters: parameters.entries,
+    learningRate,
+    optimizer: { weightDecay: training.weightDecay },
+    warmupSteps: options.warmupSteps,
+  };
+}
+
+function serviceOptionsFrom(options: TrainerCliOptions): TrainerServiceOptions {
+  return {
+    impressionTopic: options.impressionTopic,
+    modelUpdateTopic: options.modelUpdateTopic,
+    deadLetterTopic: options.deadLetterTopic,
+    groupId: options.groupId,
+    batchMaxWaitMs: options.batchMaxWaitMs,
+    checkpointEverySteps: options.checkpointEverySteps,
+    keepCheckpoints: options.keepCheckpoints,
+    encoderBatchSize: options.encoderBatchSize,
+    encoderMaxWaitMs: options.encoderMaxWaitMs,
+    sessionTimeoutMs: options.sessionTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    fetchMaxWaitMs: options.fetchMaxWaitMs,
+    maxConsumerRestarts: options.maxConsumerRestarts,
+    createTopics: options.createTopics,
+    replicationFactor: options.replicationFactor,
+  };
+}
