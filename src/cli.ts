@@ -6,6 +6,7 @@
 import * as encoder from './commands/encoder.js';
 import * as produce from './commands/produce.js';
 import * as run from './commands/run.js';
+import * as trainer from './commands/trainer.js';
 import { BaheError } from './errors.js';
 
 interface Command {
@@ -13,7 +14,7 @@ interface Command {
   main: (argv: string[]) => Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { run, produce, encoder };
+const COMMANDS: Record<string, Command> = { run, produce, encoder, trainer };
 
 function usage(): string {
   const lines = ['Usage: bahe <command> [options]', '', 'Commands:'];
