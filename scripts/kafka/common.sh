@@ -102,7 +102,9 @@ PROPS
 format_storage() {
   [[ -f "$state_dir/data/meta.properties" ]] && return
   local cluster_id
-  cluster_id="$(node -e "const b=require('node:crypto').randomBytes(16);b[6]=(b[6]&15)|64;b[8]=(b[8]&63)|128;process.stdout.write(b.toString('base64url'))")"
+  # A random UUID in base64url, as Kafka's own tool makes one; redrawn while it starts with '-',
+  # which the storage tool would read as a flag (Kafka's Uuid.randomUuid avoids it the same way).
+  cluster_id="$(node -e "const c=require('node:crypto');let id;do{const b=c.randomBytes(16);b[6]=(b[6]&15)|64;b[8]=(b[8]&63)|128;id=b.toString('base64url')}while(id.startsWith('-'));process.stdout.write(id)")"
   java -Dlog4j.configuration="file:$state_dir/log4j.properties" -cp "$libs_dir/*" kafka.tools.StorageTool \
     format --cluster-id "$cluster_id" --config "$state_dir/server.properties" --ignore-formatted >/dev/null ||
     fail "formatting $state_dir/data failed"
