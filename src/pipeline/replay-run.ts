@@ -10,23 +10,16 @@ import { BehaviorIdentityCache } from '../behavior/identity-cache.js';
 import { OnnxEncoder } from '../encoder/onnx-encoder.js';
 import { type ExecutionProvider, openSession } from '../encoder/ort-session.js';
 import { BaheError, ErrorCode } from '../errors.js';
-import { SIDE_FEATURE_NAMES } from '../features/side-features.js';
 import type { Logger } from '../log.js';
-import { type LoadedModel, loadModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
 import { SHARED_DATA_DIR } from '../paths.js';
 import { openMovieLens100k } from '../sources/movielens.js';
 import { EmbeddedStore } from '../store/embedded.js';
 import { batchShapeOf, type TrainingImpression } from '../trainer/batch.js';
-import {
-  type Checkpoint,
-  type ModelIdentity,
-  parameterLayoutSha256,
-  readLatestCheckpoint,
-  writeCheckpoint,
-} from '../trainer/checkpoint.js';
-import type { RunningMetricsState } from '../trainer/metrics.js';
+import { readLatestCheckpoint, writeCheckpoint } from '../trainer/checkpoint.js';
+import { checkpointOf, modelIdentity, snapshotOf, trainerSettingsFor } from '../trainer/setup.js';
 import { TrainStepGraph } from '../trainer/train-step.js';
-import { Trainer, type TrainerSnapshot } from '../trainer/trainer.js';
+import { Trainer } from '../trainer/trainer.js';
 import { acquireLock } from '../util/lock.js';
 import { type BehaviorRef, BehaviorVectors } from './behavior-vectors.js';
 import { behaviorRefOf, resolveImpression } from './impressions.js';
@@ -83,11 +76,6 @@ const STATE_LOCK_SUBJECT = {
   alternative: 'give this run another --state-dir',
 };
 
-interface ReplayMetrics {
-  bahe: RunningMetricsState;
-  baseline: RunningMetricsState;
-}
-
 /** The shared dataset folder next to the repository, used when present and no folder is given. */
 const SHARED_MOVIELENS = path.join(SHARED_DATA_DIR, 'movielens-100k');
 
@@ -129,7 +117,7 @@ export async function runReplay(
     const identity = modelIdentity(model);
     const latest = await readLatestCheckpoint(checkpointDir, { expectedModel: identity, logger: log });
     const trainer = new Trainer(
-      trainerSettings(model, options),
+      trainerSettingsFor(model, options),
       graph,
       latest ? snapshotOf(latest.checkpoint) : model.parameters,
     );
@@ -306,61 +294,4 @@ export async function runReplay(
       await close().catch((error: unknown) => log.warn({ err: error }, 'release failed during shutdown'));
     }
   }
-}
-
-function trainerSettings(model: LoadedModel, options: RunOptions) {
-  const { training, parameters, sideFeatures } = model.manifest;
-  if (sideFeatures.join(',') !== SIDE_FEATURE_NAMES.join(',')) {
-    throw new BaheError(
-      ErrorCode.MODEL_INVALID,
-      `the model expects side features [${sideFeatures.join(', ')}] but this service computes ` +
-        `[${SIDE_FEATURE_NAMES.join(', ')}]; compile the model with --side-features ${SIDE_FEATURE_NAMES.join(',')}`,
-      { context: { path: model.dir, field: 'sideFeatures' } },
-    );
-  }
-  const learningRate = { ...training.learningRate };
-  if (options.learningRateUpper !== undefined) learningRate.upper = options.learningRateUpper;
-  if (options.learningRateHead !== undefined) learningRate.head = options.learningRateHead;
-  return {
-    shape: batchShapeOf(model.manifest),
-    parameters: parameters.entries,
-    learningRate,
-    optimizer: { weightDecay: training.weightDecay },
-    warmupSteps: options.warmupSteps,
-  };
-}
-
-export function modelIdentity(model: LoadedModel): ModelIdentity {
-  return {
-    modelName: model.manifest.name,
-    encoderVersion: model.manifest.encoderVersion,
-    layoutSha256: parameterLayoutSha256(model.manifest.parameters.entries),
-  };
-}
-
-function checkpointOf(model: ModelIdentity, snapshot: TrainerSnapshot, position: ReplayPosition): Checkpoint {
-  const metrics: ReplayMetrics = { bahe: snapshot.metrics, baseline: snapshot.baseline };
-  return {
-    model,
-    step: snapshot.step,
-    samplesSeen: snapshot.samples,
-    parameters: snapshot.parameters,
-    optimizer: snapshot.optimizer,
-    sourcePosition: position,
-    metrics,
-    sideFeatures: snapshot.features,
-  };
-}
-
-function snapshotOf(checkpoint: Checkpoint): TrainerSnapshot {
-  const metrics = checkpoint.metrics as ReplayMetrics;
-  return {
-    step: checkpoint.step,
-    samples: checkpoint.samplesSeen,
-    parameters: checkpoint.parameters,
-    optimizer: checkpoint.optimizer,
-    metrics: metrics.bahe,
-    baseline: metrics.baseline,
-    features: checkpoint.sideFeatures as TrainerSnapshot['features'],
-  };
 }

@@ -2,6 +2,7 @@
 import { LOG_OPTION_SPECS } from '../commands/common.js';
 import type { OptionSpecs, ParsedOptions } from '../config/options.js';
 import { DEFAULT_MODEL_DIR } from '../paths.js';
+import { TRAINING_OPTION_SPECS } from '../trainer/setup.js';
 
 export const RUN_OPTION_SPECS = {
   data: {
@@ -64,24 +65,7 @@ export const RUN_OPTION_SPECS = {
     default: 3,
     description: 'Checkpoints kept on disk.',
   },
-  learningRateUpper: {
-    kind: 'number',
-    min: 0,
-    max: 1,
-    description: "Learning rate of the upper (aggregation) layers. Default: the model manifest's.",
-  },
-  learningRateHead: {
-    kind: 'number',
-    min: 0,
-    max: 1,
-    description: "Learning rate of the CTR head. Default: the model manifest's.",
-  },
-  warmupSteps: {
-    kind: 'integer',
-    min: 0,
-    default: 0,
-    description: 'Training steps over which the learning rates rise linearly to their values.',
-  },
+  ...TRAINING_OPTION_SPECS,
   progressIntervalMs: {
     kind: 'integer',
     min: 100,

@@ -3,6 +3,7 @@ import { LOG_OPTION_SPECS } from '../../commands/common.js';
 import type { OptionSpecs, ParsedOptions } from '../../config/options.js';
 import { KAFKA_OPTION_SPECS } from '../../kafka/cli-options.js';
 import { DEFAULT_MODEL_DIR } from '../../paths.js';
+import { TRAINING_OPTION_SPECS } from '../../trainer/setup.js';
 import { TRAINER_SERVICE_DEFAULTS as D } from './service-options.js';
 
 export const TRAINER_OPTION_SPECS = {
@@ -56,24 +57,7 @@ export const TRAINER_OPTION_SPECS = {
     default: D.keepCheckpoints,
     description: 'Checkpoints kept on disk.',
   },
-  learningRateUpper: {
-    kind: 'number',
-    min: 0,
-    max: 1,
-    description: "Learning rate of the upper (aggregation) layers. Default: the model manifest's.",
-  },
-  learningRateHead: {
-    kind: 'number',
-    min: 0,
-    max: 1,
-    description: "Learning rate of the CTR head. Default: the model manifest's.",
-  },
-  warmupSteps: {
-    kind: 'integer',
-    min: 0,
-    default: 0,
-    description: 'Training steps over which the learning rates rise linearly to their values.',
-  },
+  ...TRAINING_OPTION_SPECS,
   provider: {
     kind: 'string',
     choices: ['cpu', 'cuda'],

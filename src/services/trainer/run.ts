@@ -3,23 +3,20 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { OnnxEncoder } from '../../encoder/onnx-encoder.js';
 import { type ExecutionProvider, openSession } from '../../encoder/ort-session.js';
-import { BaheError, ErrorCode } from '../../errors.js';
-import { SIDE_FEATURE_NAMES } from '../../features/side-features.js';
+import { ErrorCode } from '../../errors.js';
 import { kafkaClientOptionsFrom } from '../../kafka/cli-options.js';
 import { createKafkaClient } from '../../kafka/client.js';
 import type { Logger } from '../../log.js';
-import { type LoadedModel, loadModel } from '../../model/load.js';
-import { modelIdentity } from '../../pipeline/replay-run.js';
+import { loadModel } from '../../model/load.js';
 import { EmbeddedStore } from '../../store/embedded.js';
-import { batchShapeOf } from '../../trainer/batch.js';
 import { readLatestCheckpoint } from '../../trainer/checkpoint.js';
+import { modelIdentity, snapshotOf, trainerSettingsFor } from '../../trainer/setup.js';
 import { TrainStepGraph } from '../../trainer/train-step.js';
-import { Trainer, type TrainerSettings } from '../../trainer/trainer.js';
+import { Trainer } from '../../trainer/trainer.js';
 import { acquireLock } from '../../util/lock.js';
 import type { TrainerCliOptions } from './cli-options.js';
 import { TrainerService, type TrainerServiceStats } from './service.js';
 import type { TrainerServiceOptions } from './service-options.js';
-import { snapshotOf } from './trainer-state.js';
 
 /** The same lock file `bahe run` takes in its state folder, so the two refuse to share one. */
 const STATE_LOCK_FILE = 'LOCK';
@@ -56,7 +53,7 @@ export async function openTrainer(options: TrainerCliOptions, logger: Logger): P
     }
   };
   try {
-    const settings = trainerSettings(model, options);
+    const settings = trainerSettingsFor(model, options);
     const encoder = await OnnxEncoder.fromModel(model, sessionOptions);
     closers.push(() => encoder.close());
     const graph = new TrainStepGraph(
@@ -131,28 +128,6 @@ export async function runTrainer(
   } finally {
     await close();
   }
-}
-
-function trainerSettings(model: LoadedModel, options: TrainerCliOptions): TrainerSettings {
-  const { training, parameters, sideFeatures } = model.manifest;
-  if (sideFeatures.join(',') !== SIDE_FEATURE_NAMES.join(',')) {
-    throw new BaheError(
-      ErrorCode.MODEL_INVALID,
-      `the model expects side features [${sideFeatures.join(', ')}] but this service computes ` +
-        `[${SIDE_FEATURE_NAMES.join(', ')}]; compile the model with --side-features ${SIDE_FEATURE_NAMES.join(',')}`,
-      { context: { path: model.dir, field: 'sideFeatures' } },
-    );
-  }
-  const learningRate = { ...training.learningRate };
-  if (options.learningRateUpper !== undefined) learningRate.upper = options.learningRateUpper;
-  if (options.learningRateHead !== undefined) learningRate.head = options.learningRateHead;
-  return {
-    shape: batchShapeOf(model.manifest),
-    parameters: parameters.entries,
-    learningRate,
-    optimizer: { weightDecay: training.weightDecay },
-    warmupSteps: options.warmupSteps,
-  };
 }
 
 function serviceOptionsFrom(options: TrainerCliOptions): TrainerServiceOptions {

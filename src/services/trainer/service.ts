@@ -30,10 +30,11 @@ import { resolveImpression } from '../../pipeline/impressions.js';
 import type { BehaviorStore } from '../../store/types.js';
 import type { TrainingImpression } from '../../trainer/batch.js';
 import { type ModelIdentity, writeCheckpoint } from '../../trainer/checkpoint.js';
+import { checkpointOf } from '../../trainer/setup.js';
 import type { Trainer } from '../../trainer/trainer.js';
 import { type MessageCoordinates, TrainingLedger } from './ledger.js';
 import { checkTrainerServiceOptions, type TrainerServiceOptions } from './service-options.js';
-import { checkpointOf, modelUpdateOf } from './trainer-state.js';
+import { modelUpdateOf } from './trainer-state.js';
 
 export interface TrainerServiceDeps {
   kafka: Kafka;
