@@ -2,6 +2,7 @@
 import { LOG_OPTION_SPECS } from '../../commands/common.js';
 import type { OptionSpecs, ParsedOptions } from '../../config/options.js';
 import { KAFKA_OPTION_SPECS } from '../../kafka/cli-options.js';
+import { CONSUMER_GROUP_OPTION_SPECS } from '../consumer-options.js';
 import { ENCODER_SERVICE_DEFAULTS as D } from './service-options.js';
 
 export const ENCODER_OPTION_SPECS = {
@@ -79,34 +80,7 @@ export const ENCODER_OPTION_SPECS = {
     default: D.concurrentPartitions,
     description: 'Partitions processed at once; their new behaviors share encoder calls.',
   },
-  sessionTimeoutMs: {
-    kind: 'integer',
-    min: 6_000,
-    max: 1_800_000,
-    default: D.sessionTimeoutMs,
-    description: 'Group session timeout; the service heartbeats between chunks, so a long batch is fine.',
-  },
-  heartbeatIntervalMs: {
-    kind: 'integer',
-    min: 100,
-    max: 600_000,
-    default: D.heartbeatIntervalMs,
-    description: 'Heartbeat interval, at most a third of the session timeout.',
-  },
-  fetchMaxWaitMs: {
-    kind: 'integer',
-    min: 10,
-    max: 60_000,
-    default: D.fetchMaxWaitMs,
-    description: 'How long the broker may hold an empty fetch open; a stop waits for the fetch in flight.',
-  },
-  maxConsumerRestarts: {
-    kind: 'integer',
-    min: 0,
-    max: 1000,
-    default: D.maxConsumerRestarts,
-    description: 'Consumer restarts after its retries ran out (e.g. broker down) before the service exits.',
-  },
+  ...CONSUMER_GROUP_OPTION_SPECS,
   createTopics: {
     kind: 'boolean',
     default: D.createTopics,

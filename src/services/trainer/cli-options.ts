@@ -4,6 +4,7 @@ import type { OptionSpecs, ParsedOptions } from '../../config/options.js';
 import { KAFKA_OPTION_SPECS } from '../../kafka/cli-options.js';
 import { DEFAULT_MODEL_DIR } from '../../paths.js';
 import { TRAINING_OPTION_SPECS } from '../../trainer/setup.js';
+import { CONSUMER_GROUP_OPTION_SPECS } from '../consumer-options.js';
 import { TRAINER_SERVICE_DEFAULTS as D } from './service-options.js';
 
 export const TRAINER_OPTION_SPECS = {
@@ -85,34 +86,7 @@ export const TRAINER_OPTION_SPECS = {
     default: D.encoderMaxWaitMs,
     description: 'How long a new behavior waits for others to fill an encoder call.',
   },
-  sessionTimeoutMs: {
-    kind: 'integer',
-    min: 6_000,
-    max: 1_800_000,
-    default: D.sessionTimeoutMs,
-    description: 'Group session timeout; the service heartbeats between messages, so a long step is fine.',
-  },
-  heartbeatIntervalMs: {
-    kind: 'integer',
-    min: 100,
-    max: 600_000,
-    default: D.heartbeatIntervalMs,
-    description: 'Heartbeat interval, at most a third of the session timeout.',
-  },
-  fetchMaxWaitMs: {
-    kind: 'integer',
-    min: 10,
-    max: 60_000,
-    default: D.fetchMaxWaitMs,
-    description: 'How long the broker may hold an empty fetch open; a stop waits for the fetch in flight.',
-  },
-  maxConsumerRestarts: {
-    kind: 'integer',
-    min: 0,
-    max: 1000,
-    default: D.maxConsumerRestarts,
-    description: 'Consumer restarts after its retries ran out (e.g. broker down) before the service exits.',
-  },
+  ...CONSUMER_GROUP_OPTION_SPECS,
   createTopics: {
     kind: 'boolean',
     default: D.createTopics,
