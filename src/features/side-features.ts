@@ -14,6 +14,7 @@ export const SIDE_FEATURE_NAMES = [
   'global_rate',
   'user_count',
   'item_count',
+  'item_coldness',
 ] as const;
 
 export interface SideFeatureOptions {
@@ -72,6 +73,9 @@ export class SideFeatures {
     out[offset + 2] = global;
     out[offset + 3] = Math.log1p(user?.seen ?? 0) / 5;
     out[offset + 4] = Math.log1p(item?.seen ?? 0) / 5;
+    // 1 for an item never seen, halving once it has as many impressions as the prior strength: how
+    // much the item's text should stand in for its own rate (the model's item-text prior).
+    out[offset + 5] = 1 / (1 + (item?.seen ?? 0) / this.#priorStrength);
   }
 
   /**

@@ -17,6 +17,8 @@ test('side features use only labels observed before the impression', () => {
   assert.ok((after[0] as number) > (before[0] as number), 'two positives raise the user rate');
   assert.ok(Math.abs((after[3] as number) - Math.log1p(2) / 5) < 1e-6);
   assert.ok(Math.abs((after[4] as number) - Math.log1p(1) / 5) < 1e-6);
+  assert.equal(before[5], 1, 'an unseen item is fully cold');
+  assert.ok(Math.abs((after[5] as number) - 1 / (1 + 1 / 5)) < 1e-6, 'one impression cools it a little');
 });
 
 test('the baseline ranks a user with positives above one with negatives, and survives JSON', () => {

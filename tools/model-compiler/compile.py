@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bahe_compiler.build import BuildOptions, build  # noqa: E402
 
-DEFAULT_SIDE_FEATURES = "user_lift,item_lift,global_rate,user_count,item_count"
+DEFAULT_SIDE_FEATURES = "user_lift,item_lift,global_rate,user_count,item_count,item_coldness"
 # The three log-odds features sum to logit(user rate) + logit(item rate) - logit(global rate): a sound,
 # calibrated first model (naive Bayes over the two smoothed rates) before any training.
 DEFAULT_WIDE_INIT = "user_lift=1,item_lift=1,global_rate=1"
@@ -74,6 +74,9 @@ def parse(argv: list[str]) -> BuildOptions:
     p.add_argument("--wide-init", type=weights, default=weights(DEFAULT_WIDE_INIT),
                    help="initial wide-part weights as name=weight pairs; unnamed side features start at 0 "
                         f"(default {DEFAULT_WIDE_INIT})")
+    p.add_argument("--item-prior-feature", default="item_coldness",
+                   help="side feature gating the item-text prior (a linear score of the candidate's text); "
+                        "absent from --side-features, or empty, leaves the prior out (default item_coldness)")
     p.add_argument("--train-batch-size", type=positive, default=128)
     p.add_argument("--max-tokens", type=positive, default=32, help="tokens per behavior text incl. [CLS]/[SEP]")
     p.add_argument("--encoder-weights", choices=("fp16", "fp32"), default="fp16",
@@ -95,7 +98,7 @@ def parse(argv: list[str]) -> BuildOptions:
     return BuildOptions(
         checkpoint=a.checkpoint.resolve(), out=a.out.resolve(), lower_layers=a.lower_layers,
         upper_layers=a.upper_layers, behavior_types=a.behavior_types, max_history=a.max_history,
-        side_features=a.side_features, wide_init=a.wide_init, train_batch_size=a.train_batch_size, max_tokens=a.max_tokens,
+        side_features=a.side_features, wide_init=a.wide_init, item_prior_feature=a.item_prior_feature, train_batch_size=a.train_batch_size, max_tokens=a.max_tokens,
         encoder_weights=a.encoder_weights, titles=a.titles, fixtures=a.fixtures, name=a.name,
         source_name=a.source_name, measure_speed=not a.skip_speed,
     )

@@ -23,6 +23,9 @@ class AggregatorShape:
     side: int
     projection: int = 64
     mlp_hidden: tuple[int, ...] = (256, 64)
+    # Index of the side feature that gates the item-text prior (1 for an item never seen, falling
+    # towards 0 as the item's own rate takes over); None leaves the prior out.
+    prior_feature: int | None = None
 
 
 def initial_parameters(
@@ -72,6 +75,12 @@ def initial_parameters(
     # The deep part starts at exactly 0 so the first scores come from the wide part alone.
     linear(f"head.mlp.{len(shape.mlp_hidden)}", width, 1, zero=True)
 
+    # Item-text prior: a linear score of the candidate's text, weighted by how cold the item is, so
+    # the title informs an item's rate until the item's own clicks do. Starts at zero.
+    if shape.prior_feature is not None:
+        params["head.prior.weight"] = (torch.zeros(hidden), "prior")
+        params["head.prior.bias"] = (torch.zeros(1), "prior")
+
     # Wide part: starts as the caller's fixed combination of side features (by default the naive-Bayes
     # combination of the smoothed rates), so the first scores are sound before any training.
     wide = torch.tensor([wide_init.get(n, 0.0) for n in side_names])
@@ -113,6 +122,11 @@ def aggregator_logit(
     deep = F.linear(deep, p[f"head.mlp.{last}.weight"], p[f"head.mlp.{last}.bias"]).squeeze(-1)
 
     wide = (side * p["head.wide.weight"]).sum(-1) + p["head.wide.bias"]
+    if shape.prior_feature is not None:
+        # On the unit-length vector, so the prior's step size does not depend on the encoder's scale.
+        unit = item / item.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+        prior = unit @ p["head.prior.weight"] + p["head.prior.bias"]
+        wide = wide + side[:, shape.prior_feature] * prior
     return wide + deep
 
 

@@ -33,7 +33,9 @@ PRECISION_TITLES = 1000
 FP16_MIN_ELEMENTS = 65536
 
 DEFAULT_TRAINING = {
-    "learningRate": {"upper": 5e-5, "head": 1e-3},
+    # The item-text prior is a single linear layer fed by a gate that fades quickly: it learns
+    # fastest at a larger rate (measured on MovieLens-100K's time-ordered stream).
+    "learningRate": {"upper": 5e-5, "head": 1e-3, "prior": 1e-2},
     "weightDecay": 0.01,
     "optimizer": "adamw",
     "betas": [0.9, 0.999],
@@ -52,6 +54,7 @@ class BuildOptions:
     max_history: int
     side_features: list[str]
     wide_init: dict[str, float]
+    item_prior_feature: str
     train_batch_size: int
     max_tokens: int
     encoder_weights: str
@@ -152,6 +155,10 @@ def build(opts: BuildOptions) -> None:
         shape = AggregatorShape(
             hidden=ckpt.hidden_size, heads=ckpt.num_heads, eps=ckpt.layer_norm_eps, upper_layers=upper,
             types=len(opts.behavior_types), history=opts.max_history, side=len(opts.side_features),
+            prior_feature=(
+                opts.side_features.index(opts.item_prior_feature)
+                if opts.item_prior_feature in opts.side_features else None
+            ),
         )
         params = initial_parameters(ckpt, opts.lower_layers, shape, opts.side_features, opts.wide_init)
         names = list(params)

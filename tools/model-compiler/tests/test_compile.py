@@ -60,8 +60,9 @@ class CompileSmallModel(unittest.TestCase):
         feeds["history"] = np.zeros((batch, 3, 4, 384), np.float32)
         feeds["history_mask"] = np.zeros((batch, 3, 4), np.float32)
         feeds["item"] = np.ones((batch, 384), np.float32)
-        # Default side features: user_lift, item_lift, global_rate (wide weights 1), then two counts (0).
-        feeds["side"] = np.array([[0.5, -1.0, 2.0, 3.0, 4.0]] * batch, np.float32)
+        # Default side features: user_lift, item_lift, global_rate (wide weights 1), two counts (0), and
+        # item_coldness, which gates the item-text prior (zero before training).
+        feeds["side"] = np.array([[0.5, -1.0, 2.0, 3.0, 4.0, 1.0]] * batch, np.float32)
         sess = ort.InferenceSession(str(self.dir / "model" / "aggregator.onnx"), providers=["CPUExecutionProvider"])
         logit = sess.run(["logit"], feeds)[0]
         np.testing.assert_allclose(logit, [1.5] * batch, atol=1e-6)
