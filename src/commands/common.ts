@@ -54,3 +54,44 @@ export function stopOnSignals(logger: Logger, stopping: string): StopSignal {
     },
   };
 }
+
+/** Where the ONNX graphs run; every command that encodes or trains takes these. */
+export const RUNTIME_OPTION_SPECS = {
+  provider: {
+    kind: 'string',
+    choices: ['cpu', 'cuda'],
+    default: 'cpu',
+    description: 'ONNX Runtime execution provider of the encoder and the train step.',
+  },
+  threads: {
+    kind: 'integer',
+    min: 0,
+    max: 1024,
+    default: 0,
+    description: 'Threads per graph (0: one per core).',
+  },
+} as const satisfies OptionSpecs;
+
+/** Something started that runs until stopped or until it fails on its own. */
+export interface Service<Stats> {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  whenEnded(): Promise<void>;
+  readonly stats: Stats;
+}
+
+/**
+ * Starts `service` and runs it until `signal` aborts (then stops it: it drains and saves its work)
+ * or until it fails (then rethrows the failure). Returns its final counts.
+ */
+export async function runUntilStopped<Stats>(service: Service<Stats>, signal: AbortSignal): Promise<Stats> {
+  const stopped = new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await service.start();
+  await Promise.race([stopped, service.whenEnded()]);
+  await service.stop();
+  await service.whenEnded();
+  return service.stats;
+}

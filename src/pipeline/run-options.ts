@@ -1,5 +1,5 @@
 /** Options of `bahe run`, the in-process pipeline over a replayed dataset. */
-import { LOG_OPTION_SPECS } from '../commands/common.js';
+import { LOG_OPTION_SPECS, RUNTIME_OPTION_SPECS } from '../commands/common.js';
 import type { OptionSpecs, ParsedOptions } from '../config/options.js';
 import { DEFAULT_MODEL_DIR } from '../paths.js';
 import { TRAINING_OPTION_SPECS } from '../trainer/setup.js';
@@ -25,19 +25,7 @@ export const RUN_OPTION_SPECS = {
     default: 20_000,
     description: 'Impressions to train on in this run (0: all that remain in the stream).',
   },
-  provider: {
-    kind: 'string',
-    choices: ['cpu', 'cuda'],
-    default: 'cpu',
-    description: 'ONNX Runtime execution provider for the encoder and the trainer.',
-  },
-  threads: {
-    kind: 'integer',
-    min: 0,
-    max: 1024,
-    default: 0,
-    description: 'Threads per graph (0: one per core).',
-  },
+  ...RUNTIME_OPTION_SPECS,
   encoderBatchSize: {
     kind: 'integer',
     min: 1,

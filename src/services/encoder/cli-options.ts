@@ -1,5 +1,5 @@
 /** Options of `bahe encoder`: topics, group, store, model, batching, admission, and the Kafka connection. */
-import { LOG_OPTION_SPECS } from '../../commands/common.js';
+import { LOG_OPTION_SPECS, RUNTIME_OPTION_SPECS } from '../../commands/common.js';
 import type { OptionSpecs, ParsedOptions } from '../../config/options.js';
 import { KAFKA_OPTION_SPECS } from '../../kafka/cli-options.js';
 import { CONSUMER_GROUP_OPTION_SPECS } from '../consumer-options.js';
@@ -60,19 +60,7 @@ export const ENCODER_OPTION_SPECS = {
     description:
       'Encode a behavior only once mentioned this many times (counts are in memory and lost on restart).',
   },
-  provider: {
-    kind: 'string',
-    choices: ['cpu', 'cuda'],
-    default: 'cpu',
-    description: 'ONNX Runtime execution provider of the encoder.',
-  },
-  threads: {
-    kind: 'integer',
-    min: 0,
-    max: 1024,
-    default: 0,
-    description: 'Threads of the encoder graph (0: one per core).',
-  },
+  ...RUNTIME_OPTION_SPECS,
   concurrentPartitions: {
     kind: 'integer',
     min: 1,

@@ -1,4 +1,6 @@
 /** `bahe encoder` as a function: open the model, the store and the encoder, run the service until stopped. */
+
+import { runUntilStopped } from '../../commands/common.js';
 import { OnnxEncoder } from '../../encoder/onnx-encoder.js';
 import type { ExecutionProvider } from '../../encoder/ort-session.js';
 import { kafkaClientOptionsFrom } from '../../kafka/cli-options.js';
@@ -40,15 +42,7 @@ export async function runEncoder(
         { kafka, store, encode: (texts) => encoder.encode(texts), logger: log },
         serviceOptionsFrom(options),
       );
-      const stopped = new Promise<void>((resolve) => {
-        if (signal.aborted) resolve();
-        signal.addEventListener('abort', () => resolve(), { once: true });
-      });
-      await service.start();
-      await Promise.race([stopped, service.whenEnded()]);
-      await service.stop();
-      await service.whenEnded();
-      return service.stats;
+      return await runUntilStopped(service, signal);
     } finally {
       await encoder.close();
     }

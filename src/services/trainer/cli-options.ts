@@ -1,5 +1,5 @@
 /** Options of `bahe trainer`: topics, group, state folder, model, micro-batching, checkpoints, Kafka connection. */
-import { LOG_OPTION_SPECS } from '../../commands/common.js';
+import { LOG_OPTION_SPECS, RUNTIME_OPTION_SPECS } from '../../commands/common.js';
 import type { OptionSpecs, ParsedOptions } from '../../config/options.js';
 import { KAFKA_OPTION_SPECS } from '../../kafka/cli-options.js';
 import { DEFAULT_MODEL_DIR } from '../../paths.js';
@@ -59,19 +59,7 @@ export const TRAINER_OPTION_SPECS = {
     description: 'Checkpoints kept on disk.',
   },
   ...TRAINING_OPTION_SPECS,
-  provider: {
-    kind: 'string',
-    choices: ['cpu', 'cuda'],
-    default: 'cpu',
-    description: 'ONNX Runtime execution provider of the encoder and the train step.',
-  },
-  threads: {
-    kind: 'integer',
-    min: 0,
-    max: 1024,
-    default: 0,
-    description: 'Threads per graph (0: one per core).',
-  },
+  ...RUNTIME_OPTION_SPECS,
   encoderBatchSize: {
     kind: 'integer',
     min: 1,

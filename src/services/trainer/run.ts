@@ -1,6 +1,7 @@
 /** `bahe trainer` as functions: open the model, the state folder and the graphs, run the service until stopped. */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { runUntilStopped } from '../../commands/common.js';
 import { OnnxEncoder } from '../../encoder/onnx-encoder.js';
 import { type ExecutionProvider, openSession } from '../../encoder/ort-session.js';
 import { ErrorCode } from '../../errors.js';
@@ -116,15 +117,7 @@ export async function runTrainer(
 ): Promise<TrainerServiceStats> {
   const { service, close } = await openTrainer(options, logger);
   try {
-    const stopped = new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-    await service.start();
-    await Promise.race([stopped, service.whenEnded()]);
-    await service.stop();
-    await service.whenEnded();
-    return service.stats;
+    return await runUntilStopped(service, signal);
   } finally {
     await close();
   }
