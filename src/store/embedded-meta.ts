@@ -5,10 +5,34 @@ import { writeFileAtomic } from '../util/durable.js';
 import type { StoreBinding } from './types.js';
 
 export const META_FILE = 'store.json';
+/** The first writer's log; later writers of the same folder append to `records.<n>.log`. */
 export const LOG_FILE = 'records.log';
-export const LOCK_FILE = 'LOCK';
-/** The compaction output, renamed over the log once complete; one left behind is discarded. */
-export const COMPACT_FILE = 'records.log.compact';
+/** Writers beyond this many at once are refused: each one holds its own log. */
+export const MAX_WRITERS = 64;
+
+/** The log file of writer slot `slot` (0 is the log of a store that only ever had one writer). */
+export function segmentFile(slot: number): string {
+  return slot === 0 ? LOG_FILE : `records.${slot}.log`;
+}
+
+/** The lock file that makes a process the one writer of slot `slot`. */
+export function segmentLock(slot: number): string {
+  return slot === 0 ? 'LOCK' : `LOCK.${slot}`;
+}
+
+/** The compaction output of slot `slot`, renamed over its log once complete; one left behind is discarded. */
+export function compactFile(slot: number): string {
+  return `${segmentFile(slot)}.compact`;
+}
+
+/** The writer slot whose log is the file `name`, or undefined for any other file. */
+export function slotOfFile(name: string): number | undefined {
+  if (name === LOG_FILE) return 0;
+  const match = /^records\.([1-9][0-9]*)\.log$/.exec(name);
+  if (match === null) return undefined;
+  const slot = Number(match[1]);
+  return slot < MAX_WRITERS ? slot : undefined;
+}
 
 const FORMAT = 'bahe-embedded-store';
 const FORMAT_VERSION = 1;

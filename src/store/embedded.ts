@@ -1,17 +1,24 @@
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BaheError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { fsyncDir, writeAll } from '../util/durable.js';
-import { acquireLock, type FileLock } from '../util/lock.js';
-import { COMPACT_FILE, checkOrCreateMeta, LOCK_FILE, LOG_FILE } from './embedded-meta.js';
+import { type FileLock, tryAcquireLock } from '../util/lock.js';
+import {
+  checkOrCreateMeta,
+  compactFile,
+  MAX_WRITERS,
+  segmentFile,
+  segmentLock,
+  slotOfFile,
+} from './embedded-meta.js';
 import {
   type CheckedEmbeddedStoreOptions,
   checkOptions,
   type EmbeddedStoreOptions,
 } from './embedded-options.js';
 import { encodeEntry, type LogEntry, RecordKind } from './log-format.js';
-import { readLog } from './log-reader.js';
+import { type LogResume, readLog } from './log-reader.js';
 import { dot, norm, TopK } from './top-k.js';
 import type {
   BehaviorObservation,
@@ -39,15 +46,25 @@ interface Entry {
 
 export interface EmbeddedStoreStats {
   records: number;
+  /** Bytes of this writer's own log. */
   fileBytes: number;
-  /** Log bytes superseded by later records or deleted; compaction reclaims them. */
+  /** Own log bytes superseded by later records or deleted; compaction reclaims them. */
   deadBytes: number;
+  /** Logs of other writers of the folder that this store follows. */
+  otherLogs: number;
 }
 
 /**
- * A behavior store in one folder per encoder version: an append-only, checksummed log replayed into
+ * A behavior store in one folder per encoder version: append-only, checksummed logs replayed into
  * memory on open. Every record and vector is held in memory, and `nearest` is a brute-force scan, so
  * it suits one machine and CI up to a few million behaviors; larger stores belong in Qdrant.
+ *
+ * Several processes on one machine may open the same folder (two encoder instances and a trainer,
+ * say). Each writer takes a free slot, with its own lock and its own log, so no write waits on
+ * another process, and every read first follows what the other writers appended since. Two writers
+ * may put the same behavior: the encoder is deterministic, so both puts hold the same vector. A
+ * writer that opens while no other writer is open merges the logs of earlier writers into its own,
+ * and a writer compacts only while it is the folder's one log.
  */
 export class EmbeddedStore implements BehaviorStore {
   readonly encoderVersion: string;
@@ -56,9 +73,14 @@ export class EmbeddedStore implements BehaviorStore {
   readonly folder: string;
   readonly #options: CheckedEmbeddedStoreOptions;
   readonly #logger: Logger;
-  readonly #logPath: string;
+  /** This writer's own log; empty for a read-only store. */
+  #logPath = '';
+  #slot: number | undefined;
 
   #entries = new Map<string, Entry>();
+  /** The other writers' logs, by file name, and how far they have been read. */
+  #others = new Map<string, LogResume>();
+  #following: Promise<void> | undefined;
   #isOpen = false;
   #handle: FileHandle | undefined;
   #lock: FileLock | undefined;
@@ -73,7 +95,6 @@ export class EmbeddedStore implements BehaviorStore {
     this.encoderVersion = options.encoderVersion;
     this.dimension = options.dimension;
     this.folder = path.join(options.dir, options.encoderVersion);
-    this.#logPath = path.join(this.folder, LOG_FILE);
     this.#logger = (options.logger ?? silentLogger()).child({
       store: 'embedded',
       encoderVersion: this.encoderVersion,
@@ -86,14 +107,14 @@ export class EmbeddedStore implements BehaviorStore {
       throw storeError('store is already open; close it before opening it again', this.folder);
     }
     const { readOnly } = this.#options;
-    if (!readOnly) {
-      await mkdir(this.folder, { recursive: true });
-      this.#lock = await acquireLock(path.join(this.folder, LOCK_FILE), this.#logger);
-    }
-
     try {
+      if (!readOnly) {
+        await mkdir(this.folder, { recursive: true });
+        await this.#claimSlot();
+      }
       await checkOrCreateMeta(this.folder, this, !readOnly);
-      if (!readOnly) await rm(path.join(this.folder, COMPACT_FILE), { force: true });
+      if (this.#slot !== undefined)
+        await rm(path.join(this.folder, compactFile(this.#slot)), { force: true });
       await this.#load();
       if (!readOnly) this.#handle = await open(this.#logPath, 'a');
     } catch (error) {
@@ -103,8 +124,19 @@ export class EmbeddedStore implements BehaviorStore {
 
     this.#isOpen = true;
     this.#broken = undefined;
-    this.#logger.info({ records: this.#entries.size, fileBytes: this.#fileBytes, readOnly }, 'store opened');
-    if (!readOnly && this.#shouldCompact()) await this.#exclusive(() => this.#compactQuietly());
+    this.#logger.info(
+      {
+        records: this.#entries.size,
+        fileBytes: this.#fileBytes,
+        readOnly,
+        slot: this.#slot,
+        otherLogs: this.#others.size,
+      },
+      'store opened',
+    );
+    if (readOnly) return;
+    if (this.#others.size > 0) await this.#exclusive(() => this.#mergeQuietly());
+    else if (this.#shouldCompact()) await this.#exclusive(() => this.#compactQuietly());
   }
 
   async close(): Promise<void> {
@@ -131,6 +163,7 @@ export class EmbeddedStore implements BehaviorStore {
 
   async get(ids: readonly string[]): Promise<Map<string, BehaviorRecord>> {
     this.#requireOpen();
+    await this.#follow();
     const found = new Map<string, BehaviorRecord>();
     for (const id of ids) {
       const entry = this.#entries.get(id);
@@ -141,6 +174,7 @@ export class EmbeddedStore implements BehaviorStore {
 
   async missing(ids: readonly string[]): Promise<string[]> {
     this.#requireOpen();
+    await this.#follow();
     const seen = new Set<string>();
     const absent: string[] = [];
     for (const id of ids) {
@@ -154,6 +188,7 @@ export class EmbeddedStore implements BehaviorStore {
   async touch(observations: readonly BehaviorObservation[]): Promise<number> {
     this.#requireWritable();
     for (const observation of observations) checkObservation(observation);
+    await this.#follow();
 
     return this.#exclusive(async () => {
       const updates = new Map<string, LogEntry & { kind: typeof RecordKind.touch }>();
@@ -175,6 +210,7 @@ export class EmbeddedStore implements BehaviorStore {
 
   async count(): Promise<number> {
     this.#requireOpen();
+    await this.#follow();
     return this.#entries.size;
   }
 
@@ -182,6 +218,7 @@ export class EmbeddedStore implements BehaviorStore {
   async *scan(batchSize: number): AsyncGenerator<BehaviorRecord[]> {
     checkPositiveInteger(batchSize, 'batchSize');
     this.#requireOpen();
+    await this.#follow();
     const snapshot = [...this.#entries.values()];
     for (let start = 0; start < snapshot.length; start += batchSize) {
       yield snapshot.slice(start, start + batchSize).map((entry) => copyRecord(entry.record));
@@ -200,7 +237,10 @@ export class EmbeddedStore implements BehaviorStore {
       );
     }
 
+    await this.#follow();
     return this.#exclusive(async () => {
+      // A delete in one log cannot outrank a put in another, so pruning first merges every log into one.
+      await this.#mergeOrRefuse('pruned');
       const ids: string[] = [];
       for (const [id, entry] of this.#entries) if (entry.record.lastSeenMs < olderThanMs) ids.push(id);
       const entries: LogEntry[] = [];
@@ -229,6 +269,7 @@ export class EmbeddedStore implements BehaviorStore {
       throw storeError('query vector is all zeros, so cosine similarity is undefined', this.folder);
     }
 
+    await this.#follow();
     const best = new TopK<Entry>(k);
     for (const entry of this.#entries.values()) {
       if (filter.type !== undefined && entry.record.type !== filter.type) continue;
@@ -238,38 +279,100 @@ export class EmbeddedStore implements BehaviorStore {
     return best.sorted().map(({ item, score }) => ({ record: copyRecord(item.record), score }));
   }
 
-  /** Rewrites the log with one record per live behavior; runs by itself when dead bytes dominate. */
+  /**
+   * Rewrites the log with one record per live behavior, merging in the logs of writers that are no
+   * longer open; runs by itself when dead bytes dominate. Fails while another writer is open.
+   */
   async compact(): Promise<void> {
     this.#requireWritable();
-    await this.#exclusive(() => this.#compactNow());
+    await this.#follow();
+    await this.#exclusive(() => this.#mergeOrRefuse('compacted', true));
   }
 
   stats(): EmbeddedStoreStats {
     return {
       records: this.#entries.size,
       fileBytes: this.#fileBytes,
-      deadBytes: this.#fileBytes - this.#liveBytes,
+      deadBytes: this.#others.size > 0 ? 0 : this.#fileBytes - this.#liveBytes,
+      otherLogs: this.#others.size,
     };
   }
 
+  /** Takes the first writer slot no running process holds; its lock keeps other writers off its log. */
+  async #claimSlot(): Promise<void> {
+    for (let slot = 0; slot < MAX_WRITERS; slot += 1) {
+      const lock = await tryAcquireLock(path.join(this.folder, segmentLock(slot)), this.#logger);
+      if (lock === undefined) continue;
+      this.#lock = lock;
+      this.#slot = slot;
+      this.#logPath = path.join(this.folder, segmentFile(slot));
+      return;
+    }
+    throw storeError(
+      `all ${MAX_WRITERS} writer slots of the store are held by running processes; stop some of them, ` +
+        'or open this one read-only',
+      this.folder,
+      { retryable: true },
+    );
+  }
+
+  /** The other writers' log files now in the folder. */
+  async #otherLogFiles(): Promise<string[]> {
+    const names = await readdir(this.folder).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    return names.filter((name) => {
+      const slot = slotOfFile(name);
+      return slot !== undefined && slot !== this.#slot;
+    });
+  }
+
+  /**
+   * Applies what other writers appended since the last call. A record still being written is left
+   * for the next call; a log replaced by its writer's compaction is read again from its start.
+   */
+  #follow(): Promise<void> {
+    this.#following ??= this.#followOnce().finally(() => {
+      this.#following = undefined;
+    });
+    return this.#following;
+  }
+
+  async #followOnce(): Promise<void> {
+    const names = await this.#otherLogFiles();
+    for (const gone of [...this.#others.keys()].filter((name) => !names.includes(name))) {
+      this.#others.delete(gone);
+    }
+    for (const name of names) {
+      const result = await readLog(
+        path.join(this.folder, name),
+        this.dimension,
+        (entry, bytes) => this.#apply(entry, bytes),
+        this.#others.get(name),
+      );
+      this.#others.set(name, { ino: result.ino, offset: result.validBytes });
+    }
+  }
+
+  /** Replays this writer's own log, then the other writers' logs. */
   async #load(): Promise<void> {
     this.#entries = new Map();
+    this.#others = new Map();
     this.#liveBytes = 0;
+    if (this.#slot !== undefined) await this.#loadOwnLog();
+    await this.#followOnce();
+  }
+
+  async #loadOwnLog(): Promise<void> {
     const result = await readLog(this.#logPath, this.dimension, (entry, bytes) => this.#apply(entry, bytes));
     this.#fileBytes = result.validBytes;
     if (result.tornTail === undefined) return;
 
     const { offset, reason } = result.tornTail;
     const droppedBytes = result.fileBytes - offset;
-    if (this.#options.readOnly) {
-      this.#logger.warn(
-        { offset, droppedBytes, reason },
-        'store log ends in an incomplete record; ignoring it',
-      );
-      return;
-    }
     this.#logger.warn(
-      { offset, droppedBytes, reason },
+      { offset, droppedBytes, reason, log: this.#logPath },
       'store log ends in an incomplete record, likely a crash during a write; truncating it',
     );
     const handle = await open(this.#logPath, 'r+');
@@ -347,8 +450,58 @@ export class EmbeddedStore implements BehaviorStore {
     this.#fileBytes += data.length;
   }
 
+  /**
+   * Merges the logs of writers that are no longer open into this writer's log, by compacting every
+   * live record into it (with `compactAlone`, also when there is nothing to merge); false, with
+   * nothing changed, while another writer is open.
+   */
+  async #mergeOthers(compactAlone = false): Promise<boolean> {
+    const taken: Array<{ name: string; lock: FileLock }> = [];
+    try {
+      for (const name of await this.#otherLogFiles()) {
+        const slot = slotOfFile(name) as number;
+        const lock = await tryAcquireLock(path.join(this.folder, segmentLock(slot)), this.#logger);
+        if (lock === undefined) return false;
+        taken.push({ name, lock });
+      }
+      // Their writers are gone, so these logs no longer grow: read them to their ends first.
+      await this.#followOnce();
+      if (taken.length === 0 && !compactAlone) return true;
+      await this.#compactNow();
+      for (const { name } of taken) await unlink(path.join(this.folder, name)).catch(ignoreMissing);
+      await fsyncDir(this.folder);
+      if (taken.length > 0) {
+        this.#logger.info({ merged: taken.map(({ name }) => name) }, 'merged the logs of closed writers');
+      }
+      this.#others.clear();
+      return true;
+    } finally {
+      for (const { lock } of taken) await lock.release();
+    }
+  }
+
+  async #mergeOrRefuse(done: string, compactAlone = false): Promise<void> {
+    if (await this.#mergeOthers(compactAlone)) return;
+    throw storeError(
+      `another process has the store open for writing, so it cannot be ${done} now; retry once every ` +
+        'other writer (encoder, trainer, bahe run) has stopped',
+      this.folder,
+      { retryable: true },
+    );
+  }
+
+  /** The merge a writer tries when it opens: a failure leaves the logs as they were, all still read. */
+  async #mergeQuietly(): Promise<void> {
+    try {
+      const merged = await this.#mergeOthers();
+      if (!merged) this.#logger.debug('other writers have the store open; their logs stay separate');
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'merging the logs of closed writers failed; they stay separate');
+    }
+  }
+
   async #compactNow(): Promise<void> {
-    const temp = path.join(this.folder, COMPACT_FILE);
+    const temp = path.join(this.folder, compactFile(this.#slot as number));
     const sizes = new Map<string, number>();
     let totalBytes = 0;
     const out = await open(temp, 'w');
@@ -421,6 +574,7 @@ export class EmbeddedStore implements BehaviorStore {
   }
 
   #shouldCompact(): boolean {
+    if (this.#others.size > 0) return false;
     const dead = this.#fileBytes - this.#liveBytes;
     const { compactMinDeadBytes, compactDeadRatio } = this.#options;
     return dead > 0 && dead >= compactMinDeadBytes && dead > compactDeadRatio * this.#fileBytes;
@@ -446,7 +600,10 @@ export class EmbeddedStore implements BehaviorStore {
     const lock = this.#lock;
     this.#handle = undefined;
     this.#lock = undefined;
+    this.#slot = undefined;
+    this.#logPath = '';
     this.#entries = new Map();
+    this.#others = new Map();
     this.#fileBytes = 0;
     this.#liveBytes = 0;
     try {
@@ -476,6 +633,10 @@ export class EmbeddedStore implements BehaviorStore {
     if (this.#handle === undefined) throw storeError('store log is not open for writing', this.folder);
     return this.#handle;
   }
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
 }
 
 function copyRecord(record: BehaviorRecord): BehaviorRecord {

@@ -10,32 +10,44 @@ export interface LogReadResult {
   /** Bytes from the start of the file that hold valid records. */
   validBytes: number;
   fileBytes: number;
+  /** The file's inode: a log replaced by compaction has a new one. 0 when the file does not exist. */
+  ino: number;
   /** Set when the bytes after `validBytes` hold no valid record: a write cut short by a crash. */
   tornTail?: { offset: number; reason: string };
 }
 
+/** Where an earlier read of the same log stopped: reading goes on from there if the file is the same. */
+export interface LogResume {
+  ino: number;
+  offset: number;
+}
+
 /**
- * Replays every valid record of the log at `path` into `onEntry`. A bad record with no valid record
- * after it is a torn tail and is reported, not thrown; a bad record followed by valid ones is
- * corruption in the middle and fails with `BAHE_STORE_FAILED` naming the file and byte offset.
+ * Replays every valid record of the log at `path` into `onEntry`; with `resume`, only the records
+ * after its offset, unless the file was replaced since (another inode, or shorter), which replays it
+ * all again. A bad record with no valid record after it is a torn tail (or a record still being
+ * written) and is reported, not thrown; a bad record followed by valid ones is corruption in the
+ * middle and fails with `BAHE_STORE_FAILED` naming the file and byte offset.
  */
 export async function readLog(
   path: string,
   dimension: number,
   onEntry: (entry: LogEntry, recordBytes: number) => void,
+  resume?: LogResume,
 ): Promise<LogReadResult> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { validBytes: 0, fileBytes: 0 };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { validBytes: 0, fileBytes: 0, ino: 0 };
     throw error;
   }
 
   try {
-    const size = (await handle.stat()).size;
+    const { size, ino } = await handle.stat();
+    const resumes = resume !== undefined && resume.ino === ino && resume.offset <= size;
     const window = new ReadWindow(handle, size);
-    let offset = 0;
+    let offset = resumes ? resume.offset : 0;
     while (offset < size) {
       const problem = await readOne(window, offset, dimension, onEntry);
       if (typeof problem === 'number') {
@@ -45,7 +57,7 @@ export async function readLog(
 
       const next = await findValidRecord(handle, offset + 1, size, dimension);
       if (next === undefined) {
-        return { validBytes: offset, fileBytes: size, tornTail: { offset, reason: problem } };
+        return { validBytes: offset, fileBytes: size, ino, tornTail: { offset, reason: problem } };
       }
       throw new BaheError(
         ErrorCode.STORE_FAILED,
@@ -55,7 +67,7 @@ export async function readLog(
         { context: { path, offset: String(offset) } },
       );
     }
-    return { validBytes: size, fileBytes: size };
+    return { validBytes: size, fileBytes: size, ino };
   } finally {
     await handle.close();
   }

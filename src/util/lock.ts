@@ -45,6 +45,26 @@ export async function acquireLock(
   logger: Logger,
   subject: LockSubject = STORE_SUBJECT,
 ): Promise<FileLock> {
+  const taken = await takeLock(path, logger, subject);
+  if ('release' in taken) return taken;
+  throw heldError(path, taken.holder, subject);
+}
+
+/** Like `acquireLock`, but a lock held by a live process gives `undefined` instead of an error. */
+export async function tryAcquireLock(
+  path: string,
+  logger: Logger,
+  subject: LockSubject = STORE_SUBJECT,
+): Promise<FileLock | undefined> {
+  const taken = await takeLock(path, logger, subject);
+  return 'release' in taken ? taken : undefined;
+}
+
+async function takeLock(
+  path: string,
+  logger: Logger,
+  subject: LockSubject,
+): Promise<FileLock | { holder: LockOwner | 'unreadable' }> {
   const owner: LockOwner = { pid: process.pid, host: hostname(), acquiredAt: new Date().toISOString() };
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
   await writeFile(temp, `${JSON.stringify(owner)}\n`, { flag: 'wx' });
@@ -65,7 +85,7 @@ export async function acquireLock(
         await unlink(path).catch(ignoreMissing);
         continue;
       }
-      throw heldError(path, holder, subject);
+      return { holder };
     }
   } finally {
     await unlink(temp).catch(ignoreMissing);

@@ -9,6 +9,8 @@ import { pino } from 'pino';
 import { isBaheError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { EmbeddedStore, type EmbeddedStoreOptions } from '../../src/store/embedded.js';
+import { encodeEntry, RecordKind } from '../../src/store/log-format.js';
+import type { BehaviorRecord } from '../../src/store/types.js';
 import { tempDir } from '../helpers/data.js';
 import { seededRandom } from '../helpers/random.js';
 import { runStoreConformance } from './conformance.js';
@@ -173,32 +175,105 @@ describe('embedded store', () => {
     assert.equal(got.get(behaviorId(3))?.lastSeenMs, 1030);
   });
 
-  test('a second opener in the same process is refused with the holder pid', async (t) => {
-    const { make } = await storeDir(t);
-    await opened(t, make());
-    await assert.rejects(make().open(), (error) => {
-      assert.ok(isBaheError(error, 'BAHE_STORE_FAILED'));
-      assert.match(error.message, new RegExp(`pid ${process.pid}\\b`));
-      return true;
-    });
+  test('two writers of one folder keep separate logs and each reads what the other wrote', async (t) => {
+    const { dir, make } = await storeDir(t);
+    const first = await opened(t, make());
+    const second = await opened(t, make());
+    const records = makeRecords(8, DIMENSION);
+    await first.upsert(records.slice(0, 4));
+    await second.upsert(records.slice(4));
+
+    assert.equal(await first.count(), 8);
+    assert.equal(await second.count(), 8);
+    const seen = await first.get([behaviorId(6)]);
+    assert.deepEqual(seen.get(behaviorId(6))?.vector, records[6]?.vector);
+    assert.deepEqual(await second.missing([behaviorId(1), behaviorId(99)]), [behaviorId(99)]);
+    assert.equal(first.stats().otherLogs, 1);
+    assert.deepEqual((await readdir(path.join(dir, VERSION))).filter((f) => f.endsWith('.log')).sort(), [
+      'records.1.log',
+      'records.log',
+    ]);
   });
 
-  test('another process holding the store blocks an opener; its lock is taken over once it dies', async (t) => {
+  test('a writer in another process: the opener follows its writes, and merges its log once it has died', async (t) => {
     const { dir, make } = await storeDir(t);
     const child = await holdStoreInChild(dir);
     t.after(() => child.kill('SIGKILL'));
 
-    await assert.rejects(make().open(), (error) => {
-      assert.ok(isBaheError(error, 'BAHE_STORE_FAILED'));
-      assert.match(error.message, new RegExp(`pid ${child.pid}\\b`));
-      assert.equal(error.context.holderPid, child.pid);
-      return true;
-    });
+    const store = await opened(t, make());
+    assert.equal(await store.count(), 1, 'the record the other process wrote is there');
+    await store.upsert(makeRecords(1, DIMENSION, { first: 50 }));
+    await childWrites(child, 7);
+    assert.equal(await store.count(), 3, 'a record the other process wrote after this one opened');
 
     child.kill('SIGKILL');
     await once(child, 'exit');
-    const store = await opened(t, make());
-    assert.equal(await store.count(), 1, 'the record the other process wrote is there');
+    await store.close();
+    const alone = await opened(t, make());
+    assert.equal(await alone.count(), 3);
+    assert.equal(alone.stats().otherLogs, 0, 'the dead writer’s log was merged');
+    assert.deepEqual(
+      (await readdir(path.join(dir, VERSION))).filter((f) => f.includes('.log')),
+      ['records.log'],
+    );
+  });
+
+  test('a record still being written by another writer is read only once it is complete', async (t) => {
+    const { logPath, make } = await storeDir(t);
+    const writer = await opened(t, make());
+    await writer.upsert(makeRecords(2, DIMENSION));
+    const reader = await opened(t, make({ readOnly: true }));
+    assert.equal(await reader.count(), 2);
+
+    const [record] = makeRecords(1, DIMENSION, { first: 9 });
+    const bytes = encodeEntry({ kind: RecordKind.put, record: record as BehaviorRecord });
+    const half = Math.floor(bytes.length / 2);
+    await appendFile(logPath, bytes.subarray(0, half));
+    assert.equal(await reader.count(), 2, 'half a record is not a record');
+    await appendFile(logPath, bytes.subarray(half));
+    assert.equal(await reader.count(), 3);
+    assert.deepEqual(await reader.missing([behaviorId(9)]), []);
+  });
+
+  test('prune and compaction wait until the other writers have closed, then merge every log', async (t) => {
+    const { make } = await storeDir(t);
+    const first = await opened(t, make());
+    const second = await opened(t, make());
+    await first.upsert(makeRecords(3, DIMENSION, { seenMs: 1_000 }));
+    await second.upsert(makeRecords(3, DIMENSION, { first: 3, seenMs: 5_000 }));
+
+    for (const attempt of [second.prune(2_000), second.compact()]) {
+      await assert.rejects(attempt, (error) => {
+        assert.ok(isBaheError(error, 'BAHE_STORE_FAILED'));
+        assert.equal(error.retryable, true);
+        assert.match(error.message, /another process has the store open for writing/);
+        return true;
+      });
+    }
+
+    await first.close();
+    assert.equal(await second.prune(2_000), 3, 'the records only the closed writer had put are pruned too');
+    assert.equal(second.stats().otherLogs, 0);
+    await second.close();
+    const reopened = await opened(t, make());
+    assert.equal(await reopened.count(), 3, 'a pruned record does not come back from another log');
+  });
+
+  test('a reader follows a writer’s log through its compaction', async (t) => {
+    const { make } = await storeDir(t);
+    const writer = await opened(t, make());
+    const reader = await opened(t, make({ readOnly: true }));
+    for (let round = 0; round < 3; round += 1)
+      await writer.upsert(makeRecords(20, DIMENSION, { seed: round }));
+    assert.equal(await reader.count(), 20);
+    const before = writer.stats().fileBytes;
+    await writer.compact();
+    assert.ok(writer.stats().fileBytes < before, 'compaction made the log smaller');
+    await writer.upsert(makeRecords(1, DIMENSION, { first: 20 }));
+
+    assert.equal(await reader.count(), 21);
+    const [latest] = makeRecords(1, DIMENSION, { seed: 2 });
+    assert.deepEqual((await reader.get([behaviorId(0)])).get(behaviorId(0))?.vector, latest?.vector);
   });
 
   test('a read-only opener works beside the writer and refuses writes', async (t) => {
@@ -290,22 +365,37 @@ describe('embedded store', () => {
 async function holdStoreInChild(dir: string): Promise<ChildProcess> {
   const moduleUrl = new URL('../../src/store/embedded.js', import.meta.url).href;
   const recordsUrl = new URL('./records.js', import.meta.url).href;
+  // Writes one record at once, then one more for each number it reads on standard input.
   const script = `
     const { EmbeddedStore } = await import(${JSON.stringify(moduleUrl)});
     const { makeRecords } = await import(${JSON.stringify(recordsUrl)});
+    const { createInterface } = await import('node:readline');
     const store = new EmbeddedStore({ dir: ${JSON.stringify(dir)}, encoderVersion: '${VERSION}', dimension: ${DIMENSION} });
     await store.open();
     await store.upsert(makeRecords(1, ${DIMENSION}));
     process.stdout.write('ready\\n');
-    setInterval(() => {}, 1000);
+    for await (const line of createInterface({ input: process.stdin })) {
+      await store.upsert(makeRecords(1, ${DIMENSION}, { first: Number(line) }));
+      process.stdout.write('written\\n');
+    }
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
+  assert.equal(await nextLine(child), 'ready', 'the holding process started');
+  return child;
+}
+
+/** Has the child of `holdStoreInChild` write the record numbered `n`, and waits until it is durable. */
+async function childWrites(child: ChildProcess, n: number): Promise<void> {
+  child.stdin?.write(`${n}\n`);
+  assert.equal(await nextLine(child), 'written');
+}
+
+async function nextLine(child: ChildProcess): Promise<string> {
   const [chunk] = (await Promise.race([
     once(child.stdout as NodeJS.ReadableStream, 'data'),
     once(child, 'exit'),
   ])) as [unknown];
-  assert.equal(String(chunk).trim(), 'ready', 'the holding process started');
-  return child;
+  return String(chunk).trim();
 }
