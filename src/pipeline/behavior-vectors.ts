@@ -2,6 +2,8 @@
  * The path from a behavior reference to its vector: the seen-set, the store lookup, and the encoder
  * for behaviors never stored before. Each behavior id is encoded at most once per store.
  */
+
+import { setTimeout as delay } from 'node:timers/promises';
 import { definedOnly } from '../config/options.js';
 import { MicroBatcher } from '../encoder/batcher.js';
 import type { BehaviorObservation, BehaviorRecord, BehaviorStore } from '../store/types.js';
@@ -22,13 +24,22 @@ export interface BehaviorVectorOptions {
   encoderMaxWaitMs: number;
   /** Vectors kept in memory for the trainer's lookups; older ones are read from the store again. */
   cacheSize: number;
+  /**
+   * How long a behavior missing from the store may take to appear there, put by the encoder service
+   * that owns it, before it is encoded here instead; 0 encodes at once.
+   */
+  storeWaitMs: number;
 }
 
 export const BEHAVIOR_VECTOR_DEFAULTS: BehaviorVectorOptions = {
   encoderBatchSize: 256,
   encoderMaxWaitMs: 20,
   cacheSize: 100_000,
+  storeWaitMs: 0,
 };
+
+/** First and longest pause between two looks at the store while waiting for a behavior to appear. */
+const STORE_POLL_MS = { first: 20, max: 500 };
 
 export interface BehaviorVectorStats {
   /** Behavior references handled, repeats included. */
@@ -40,6 +51,10 @@ export interface BehaviorVectorStats {
   /** Texts run through the encoder. */
   encoded: number;
   encoderBatches: number;
+  /** Distinct ids that were missing at first and appeared in the store while waiting for them. */
+  arrivedWhileWaiting: number;
+  /** Time spent waiting for behaviors to appear in the store, in milliseconds. */
+  storeWaitMs: number;
 }
 
 export type EncodeTexts = (texts: string[]) => Promise<Float32Array[]>;
@@ -58,6 +73,8 @@ export class BehaviorVectors {
     alreadyStored: 0,
     encoded: 0,
     encoderBatches: 0,
+    arrivedWhileWaiting: 0,
+    storeWaitMs: 0,
   };
 
   constructor(store: BehaviorStore, encode: EncodeTexts, options: Partial<BehaviorVectorOptions> = {}) {
@@ -91,7 +108,8 @@ export class BehaviorVectors {
     }
     if (unknown.size === 0) return;
 
-    const missing = new Set(await this.#store.missing([...unknown.keys()]));
+    let missing = new Set(await this.#store.missing([...unknown.keys()]));
+    if (missing.size > 0 && this.#options.storeWaitMs > 0) missing = await this.#waitForStore(missing);
     this.#stats.unique += unknown.size;
     this.#stats.alreadyStored += unknown.size - missing.size;
     for (const id of unknown.keys()) if (!missing.has(id)) this.#known.add(id);
@@ -132,6 +150,24 @@ export class BehaviorVectors {
   async close(): Promise<void> {
     await this.#batcher.close();
     await this.flushSightings();
+  }
+
+  /** Looks at the store again, less and less often, until every id is there or the wait is over. */
+  async #waitForStore(missing: Set<string>): Promise<Set<string>> {
+    const started = performance.now();
+    const deadline = started + this.#options.storeWaitMs;
+    let pause = STORE_POLL_MS.first;
+    let left = missing;
+    while (left.size > 0) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) break;
+      await delay(Math.min(pause, remaining));
+      pause = Math.min(pause * 2, STORE_POLL_MS.max);
+      left = new Set(await this.#store.missing([...left]));
+    }
+    this.#stats.arrivedWhileWaiting += missing.size - left.size;
+    this.#stats.storeWaitMs += performance.now() - started;
+    return left;
   }
 
   async #encodeAndStore(refs: BehaviorRef[], encode: EncodeTexts): Promise<Float32Array[]> {

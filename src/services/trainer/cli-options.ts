@@ -74,6 +74,15 @@ export const TRAINER_OPTION_SPECS = {
     default: D.encoderMaxWaitMs,
     description: 'How long a new behavior waits for others to fill an encoder call.',
   },
+  storeWaitMs: {
+    kind: 'integer',
+    min: 0,
+    max: 600_000,
+    default: D.storeWaitMs,
+    description:
+      'How long a micro-batch waits for missing vectors to be put by the encoder service before it ' +
+      'encodes them itself (0: at once, as when no encoder service runs).',
+  },
   ...CONSUMER_GROUP_OPTION_SPECS,
   createTopics: {
     kind: 'boolean',

@@ -134,6 +134,7 @@ function serviceOptionsFrom(options: TrainerCliOptions): TrainerServiceOptions {
     keepCheckpoints: options.keepCheckpoints,
     encoderBatchSize: options.encoderBatchSize,
     encoderMaxWaitMs: options.encoderMaxWaitMs,
+    storeWaitMs: options.storeWaitMs,
     sessionTimeoutMs: options.sessionTimeoutMs,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     fetchMaxWaitMs: options.fetchMaxWaitMs,

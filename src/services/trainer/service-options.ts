@@ -25,6 +25,11 @@ export interface TrainerServiceOptions extends ConsumerGroupOptions {
   /** Texts per encoder call when vectors missing from the store are encoded read-through. */
   encoderBatchSize: number;
   encoderMaxWaitMs: number;
+  /**
+   * How long the vectors of a micro-batch may take to appear in the store (the encoder service puts
+   * them) before the missing ones are encoded read-through.
+   */
+  storeWaitMs: number;
   /** Create the model-update and dead-letter topics when missing. */
   createTopics: boolean;
   /** Replicas of a created topic. */
@@ -39,6 +44,7 @@ export const TRAINER_SERVICE_DEFAULTS = Object.freeze({
   keepCheckpoints: 3,
   encoderBatchSize: 256,
   encoderMaxWaitMs: 20,
+  storeWaitMs: 10_000,
   createTopics: true,
   replicationFactor: 1,
 });
@@ -51,6 +57,7 @@ const RANGES: Record<string, [number, number]> = {
   keepCheckpoints: [1, 1_000],
   encoderBatchSize: [1, 65_536],
   encoderMaxWaitMs: [0, 600_000],
+  storeWaitMs: [0, 600_000],
   replicationFactor: [1, 100],
 };
 

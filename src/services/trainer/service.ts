@@ -71,8 +71,12 @@ export interface TrainerServiceStats {
   checkpointsWritten: number;
   modelUpdatesPublished: number;
   lastCheckpointPath: string | undefined;
-  /** Behavior texts encoded read-through because the store did not hold them. */
+  /** Behavior texts encoded read-through because the store did not hold them in time. */
   encoded: number;
+  /** Behaviors missing at first that the encoder service put while the trainer waited for them. */
+  arrivedWhileWaiting: number;
+  /** Time spent waiting for vectors to appear in the store, in milliseconds. */
+  storeWaitMs: number;
 }
 
 interface PendingImpression extends MessageCoordinates {
@@ -132,6 +136,7 @@ export class TrainerService {
     this.#vectors = new BehaviorVectors(deps.store, deps.encode, {
       encoderBatchSize: this.options.encoderBatchSize,
       encoderMaxWaitMs: this.options.encoderMaxWaitMs,
+      storeWaitMs: this.options.storeWaitMs,
     });
     const resumed = deps.resumedFrom;
     this.#ledger = resumed
@@ -154,6 +159,8 @@ export class TrainerService {
       pending: this.#pending.length,
       lastCheckpointPath: this.#lastCheckpointPath,
       encoded: this.#vectors.stats.encoded,
+      arrivedWhileWaiting: this.#vectors.stats.arrivedWhileWaiting,
+      storeWaitMs: Math.round(this.#vectors.stats.storeWaitMs),
     };
   }
 
