@@ -211,23 +211,44 @@ function describeRange(spec: NumberSpec): string {
 export function formatHelp(usage: string, summary: string, specs: OptionSpecs): string {
   const lines = [`Usage: ${usage}`, '', summary, '', 'Options (flag, or environment variable):'];
   for (const [key, spec] of Object.entries(specs)) {
-    const flag = flagName(key);
-    const usage =
-      spec.kind === 'boolean'
-        ? `--${flag}, --no-${flag}`
-        : `--${flag} <${spec.kind === 'string' ? 'value' : spec.kind}>`;
-    lines.push(`  ${usage}   ${envName(key)}`);
-    const details: string[] = [];
-    if ('choices' in spec && spec.choices) details.push(`one of ${spec.choices.join(', ')}`);
-    if (spec.kind === 'integer' || spec.kind === 'number') {
-      const range = describeRange(spec).trim();
-      if (range) details.push(range);
-    }
-    if (spec.default !== undefined && !spec.secret) details.push(`default ${JSON.stringify(spec.default)}`);
+    lines.push(`  ${flagUsage(key, spec)}   ${envName(key)}`);
+    const details = optionDetails(spec);
     lines.push(`      ${spec.description}${details.length > 0 ? ` (${details.join('; ')})` : ''}`);
   }
   lines.push('  --help', '      Show this text.');
   return lines.join('\n');
+}
+
+/** A Markdown table of the options, one row each: flag, environment variable, default, meaning. */
+export function formatOptionsTable(specs: OptionSpecs): string {
+  const cell = (text: string) => text.replaceAll('|', '\\|');
+  const rows = ['| Flag | Environment | Default | Meaning |', '| --- | --- | --- | --- |'];
+  for (const [key, spec] of Object.entries(specs)) {
+    const byDefault = spec.default !== undefined && !spec.secret ? `\`${JSON.stringify(spec.default)}\`` : '';
+    const limits = optionDetails(spec).filter((detail) => !detail.startsWith('default '));
+    const meaning = `${spec.description}${limits.length > 0 ? ` (${limits.join('; ')})` : ''}`;
+    rows.push(`| \`${flagUsage(key, spec)}\` | \`${envName(key)}\` | ${byDefault} | ${cell(meaning)} |`);
+  }
+  return rows.join('\n');
+}
+
+function flagUsage(key: string, spec: OptionSpec): string {
+  const flag = flagName(key);
+  return spec.kind === 'boolean'
+    ? `--${flag}, --no-${flag}`
+    : `--${flag} <${spec.kind === 'string' ? 'value' : spec.kind}>`;
+}
+
+/** Choices, range and default of an option, as short phrases. */
+function optionDetails(spec: OptionSpec): string[] {
+  const details: string[] = [];
+  if ('choices' in spec && spec.choices) details.push(`one of ${spec.choices.join(', ')}`);
+  if (spec.kind === 'integer' || spec.kind === 'number') {
+    const range = describeRange(spec).trim();
+    if (range) details.push(range);
+  }
+  if (spec.default !== undefined && !spec.secret) details.push(`default ${JSON.stringify(spec.default)}`);
+  return details;
 }
 
 /** The entries of `options` that are not undefined, so that spreading them never erases a default. */

@@ -1,0 +1,56 @@
+/**
+ * Keeps the option tables in README.md equal to the option specs: each table sits between
+ * `<!-- options:<name> -->` and `<!-- /options -->` and is generated, never edited by hand.
+ * `npm run docs` rewrites them; a test fails when README.md is out of date.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { formatOptionsTable, type OptionSpecs } from '../config/options.js';
+import { KAFKA_OPTION_SPECS } from '../kafka/cli-options.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import { PRODUCE_OPTION_SPECS } from '../produce/options.js';
+import { ENCODER_OPTION_SPECS } from '../services/encoder/cli-options.js';
+import { TRAINER_OPTION_SPECS } from '../services/trainer/cli-options.js';
+
+/** The specs without the Kafka connection options, which have their own table. */
+function withoutKafka(specs: OptionSpecs): OptionSpecs {
+  return Object.fromEntries(Object.entries(specs).filter(([key]) => !(key in KAFKA_OPTION_SPECS)));
+}
+
+export const README_OPTION_TABLES: Record<string, OptionSpecs> = {
+  kafka: KAFKA_OPTION_SPECS,
+  produce: withoutKafka(PRODUCE_OPTION_SPECS),
+  encoder: withoutKafka(ENCODER_OPTION_SPECS),
+  trainer: withoutKafka(TRAINER_OPTION_SPECS),
+};
+
+const BLOCK = /(<!-- options:([a-z-]+) -->\n)[\s\S]*?(<!-- \/options -->)/g;
+
+/** `readme` with every option table regenerated; an unknown table name is an error. */
+export function renderOptionTables(readme: string): string {
+  return readme.replace(BLOCK, (_whole, open: string, name: string, close: string) => {
+    const specs = README_OPTION_TABLES[name];
+    if (specs === undefined) {
+      throw new Error(
+        `README names option table "${name}"; known: ${Object.keys(README_OPTION_TABLES).join(', ')}`,
+      );
+    }
+    return `${open}${formatOptionsTable(specs)}\n${close}`;
+  });
+}
+
+export const README_PATH = path.join(PACKAGE_ROOT, 'README.md');
+
+async function main(): Promise<void> {
+  const readme = await readFile(README_PATH, 'utf8');
+  const rendered = renderOptionTables(readme);
+  if (rendered !== readme) await writeFile(README_PATH, rendered);
+  process.stdout.write(
+    rendered === readme ? 'README.md option tables are up to date\n' : 'README.md option tables rewritten\n',
+  );
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await main();
+}
