@@ -2,29 +2,25 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { BehaviorIdentityCache } from '../../../src/behavior/identity-cache.js';
-import { parseOptions } from '../../../src/config/options.js';
 import { OnnxEncoder } from '../../../src/encoder/onnx-encoder.js';
 import { EventCodec } from '../../../src/events/codec.js';
 import { defaultSchemaDir, loadSchemaVersions } from '../../../src/events/registry.js';
 import { OrderedProducer } from '../../../src/kafka/producer.js';
 import { silentLogger } from '../../../src/log.js';
 import { behaviorRefOf, resolveImpression } from '../../../src/pipeline/impressions.js';
-import { PRODUCE_OPTION_SPECS } from '../../../src/produce/options.js';
-import { runProduce } from '../../../src/produce/run.js';
 import { consumerLag } from '../../../src/services/encoder/lag.js';
 import { EncoderService } from '../../../src/services/encoder/service.js';
 import type { EncoderServiceOptions } from '../../../src/services/encoder/service-options.js';
-import { openMovieLens100k } from '../../../src/sources/movielens.js';
 import { EmbeddedStore } from '../../../src/store/embedded.js';
 import { datasetDir, tempDir } from '../../helpers/data.js';
-import {
-  consumeRecords,
-  type KafkaFixture,
-  kafkaBrokers,
-  kafkaFixture,
-  kafkaSkip,
-} from '../../helpers/kafka.js';
+import { consumeRecords, type KafkaFixture, kafkaFixture, kafkaSkip } from '../../helpers/kafka.js';
 import { defaultModel } from '../../helpers/model.js';
+import {
+  endOffsets,
+  movieLensBehaviorIds,
+  produceMovieLens,
+  waitFor as waitUntil,
+} from '../../helpers/services.js';
 
 const movielens = datasetDir('movielens-100k');
 const noKafka = await kafkaSkip();
@@ -107,37 +103,13 @@ function startService(setup: Setup, name: string, overrides: Partial<EncoderServ
   return { service, counting, started: service.start() };
 }
 
-async function produceMovieLens(fixture: KafkaFixture, events: number): Promise<void> {
-  const argv = [
-    ...['--data', movielens.dir, '--max-events', String(events)],
-    ...['--behavior-topic', fixture.topic('behaviors'), '--impression-topic', fixture.topic('impressions')],
-    ...['--kafka-brokers', kafkaBrokers().join(',')],
-  ];
-  const summary = await runProduce(parseOptions(PRODUCE_OPTION_SPECS, argv, {}).options, silentLogger());
-  assert.equal(summary.messagesSent, events);
+/** Polls `check` until it holds, for at most a minute. */
+function waitFor(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+  return waitUntil(what, check, WAIT_MS);
 }
 
-/** Every behavior id the first `events` MovieLens events mention, computed here as the pipeline does. */
-async function movieLensBehaviorIds(events: number): Promise<Set<string>> {
-  const identities = new BehaviorIdentityCache();
-  const ids = new Set<string>();
-  for await (const item of await openMovieLens100k({ dir: movielens.dir, maxImpressions: events / 2 })) {
-    if (item.kind === 'BehaviorEvent') ids.add(behaviorRefOf(item.event, identities).id);
-    else for (const ref of resolveImpression(item.event, identities).refs) ids.add(ref.id);
-  }
-  return ids;
-}
-
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = WAIT_MS,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+async function endOffsetSum(fixture: KafkaFixture, name: string): Promise<number> {
+  return [...(await endOffsets(fixture, name)).values()].reduce((sum, end) => sum + end, 0);
 }
 
 /** Waits until the group has committed every message of the sources and then of the internal topic. */
@@ -147,17 +119,6 @@ async function waitIdle(fixture: KafkaFixture): Promise<void> {
     const lag = await consumerLag(fixture.kafka, fixture.groupId, topics);
     return [...lag.values()].every((behind) => behind === 0);
   });
-}
-
-async function endOffsetSum(fixture: KafkaFixture, name: string): Promise<number> {
-  const admin = fixture.kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(fixture.topic(name));
-    return offsets.reduce((sum, p) => sum + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 test('two instances in one group encode every unique behavior of 600 MovieLens events exactly once between them', {
@@ -183,8 +144,8 @@ test('two instances in one group encode every unique behavior of 600 MovieLens e
       );
     });
 
-    await produceMovieLens(setup.fixture, EVENTS);
-    const expected = await movieLensBehaviorIds(EVENTS);
+    await produceMovieLens(setup.fixture, movielens.dir, EVENTS);
+    const expected = await movieLensBehaviorIds(movielens.dir, EVENTS);
     await waitFor('the store holds every behavior', async () => (await setup.store.count()) >= expected.size);
     await waitIdle(setup.fixture);
     await Promise.all([a.service.stop(), b.service.stop()]);
@@ -373,8 +334,8 @@ test('stop() drains and commits: a second instance reads on from there, and a th
   const EVENTS = 200;
   const setup = await setUp();
   try {
-    await produceMovieLens(setup.fixture, EVENTS);
-    const expected = await movieLensBehaviorIds(EVENTS);
+    await produceMovieLens(setup.fixture, movielens.dir, EVENTS);
+    const expected = await movieLensBehaviorIds(movielens.dir, EVENTS);
 
     // Small chunks, one partition at a time: the stop lands part-way through the stream.
     const first = startService(setup, 'first', { encoderBatchSize: 8, concurrentPartitions: 1 });

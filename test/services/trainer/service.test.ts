@@ -10,7 +10,6 @@ import { PRODUCE_OPTION_SPECS } from '../../../src/produce/options.js';
 import { runProduce } from '../../../src/produce/run.js';
 import { TRAINER_OPTION_SPECS } from '../../../src/services/trainer/cli-options.js';
 import type { KafkaSourcePosition } from '../../../src/services/trainer/ledger.js';
-import { OffsetRanges } from '../../../src/services/trainer/offset-ranges.js';
 import { openTrainer } from '../../../src/services/trainer/run.js';
 import { readLatestCheckpoint } from '../../../src/trainer/checkpoint.js';
 import { datasetDir, repoRoot, tempDir } from '../../helpers/data.js';
@@ -21,6 +20,7 @@ import {
   kafkaFixture,
   kafkaSkip,
 } from '../../helpers/kafka.js';
+import { assertTrainedExactlyOnce, endOffsets, waitFor as waitUntil } from '../../helpers/services.js';
 
 const movielens = datasetDir('movielens-100k');
 const noKafka = await kafkaSkip();
@@ -95,49 +95,8 @@ async function trainUntil(setup: Setup, samples: number, extra: string[]) {
   }
 }
 
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function endOffsets(fixture: KafkaFixture, name = 'impressions'): Promise<Map<number, number>> {
-  const admin = fixture.kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(fixture.topic(name));
-    return new Map(offsets.map((p) => [p.partition, Number(p.high)]));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Asserts that the checkpoint's record trained every offset of every partition exactly once. */
-async function assertTrainedExactlyOnce(setup: Setup, position: KafkaSourcePosition, samplesSeen: number) {
-  const topic = setup.fixture.topic('impressions');
-  const ends = await endOffsets(setup.fixture);
-  let trained = 0;
-  for (const [partition, end] of ends) {
-    const ranges = position.trained[topic]?.[String(partition)] ?? [];
-    // Sorted, disjoint ranges covering 0..end-1 exactly: every impression once, none skipped.
-    assert.deepEqual(
-      new OffsetRanges(ranges).toJSON(),
-      end === 0 ? [] : [[0, end - 1]],
-      `partition ${partition}`,
-    );
-    assert.equal(
-      position.next[topic]?.[String(partition)] ?? 0,
-      end,
-      `next offset of partition ${partition}`,
-    );
-    trained += new OffsetRanges(ranges).size;
-  }
-  assert.equal(trained, IMPRESSIONS);
-  // Each training row counts once in samplesSeen, so a repeated impression would push it past the union.
-  assert.equal(samplesSeen, IMPRESSIONS);
-  assert.deepEqual(position.deadLettered, {});
+function waitFor(what: string, check: () => boolean): Promise<void> {
+  return waitUntil(what, check, WAIT_MS, 100);
 }
 
 /** Every model update on the topic, in the order published (one key, so one partition). */
@@ -178,9 +137,10 @@ test('350 MovieLens impressions train in ceil(350 / 128) steps, each offset once
     assert.ok(latest);
     assert.equal(latest.path, stats.lastCheckpointPath);
     await assertTrainedExactlyOnce(
-      setup,
+      setup.fixture,
       latest.checkpoint.sourcePosition as KafkaSourcePosition,
       latest.checkpoint.samplesSeen,
+      IMPRESSIONS,
     );
 
     const updates = await modelUpdates(setup);
@@ -257,9 +217,10 @@ test('a trainer killed with SIGKILL after its first checkpoint is resumed by the
     const latest = await readLatestCheckpoint(path.join(setup.stateDir, 'checkpoints'));
     assert.ok(latest);
     await assertTrainedExactlyOnce(
-      setup,
+      setup.fixture,
       latest.checkpoint.sourcePosition as KafkaSourcePosition,
       latest.checkpoint.samplesSeen,
+      IMPRESSIONS,
     );
 
     // The killed trainer's announcements, the resumed checkpoint's repeat, then the second trainer's own.
