@@ -10,12 +10,13 @@ import { BaheError, ErrorCode } from '../../errors.js';
 import { EventCodec } from '../../events/codec.js';
 import type { Kafka } from '../../kafka/client.js';
 import { DeadLetterWriter } from '../../kafka/dead-letter.js';
-import { kafkaFailed, withKafkaErrors } from '../../kafka/errors.js';
+import { withKafkaErrors } from '../../kafka/errors.js';
 import { OrderedProducer } from '../../kafka/producer.js';
 import { deadLetterTopicOf, ensureTopics } from '../../kafka/topics.js';
 import type { Logger } from '../../log.js';
 import { BehaviorVectors, type EncodeTexts } from '../../pipeline/behavior-vectors.js';
 import type { BehaviorStore } from '../../store/types.js';
+import { groupConsumer, releaseClients, ServiceLifecycle } from '../lifecycle.js';
 import { AdmissionCounter } from './admission.js';
 import { checkEncoderServiceOptions, type EncoderServiceOptions } from './service-options.js';
 import { type Chunk, encodeChunk, routeChunk, type StageCounts, type StageDeps } from './stages.js';
@@ -42,8 +43,6 @@ export interface EncoderServiceStats extends StageCounts {
   alreadyStored: number;
 }
 
-type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
-
 export class EncoderService {
   readonly options: EncoderServiceOptions;
   readonly #deps: EncoderServiceDeps;
@@ -62,12 +61,7 @@ export class EncoderService {
   };
   #consumer: Consumer | undefined;
   #assignment: Readonly<Record<string, readonly number[]>> = {};
-  #state: State = 'new';
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
-  #restarts = 0;
-  readonly #ended: Promise<void>;
-  #end!: (error?: unknown) => void;
+  readonly #life: ServiceLifecycle;
 
   constructor(deps: EncoderServiceDeps, options: Parameters<typeof checkEncoderServiceOptions>[0]) {
     this.options = checkEncoderServiceOptions(options);
@@ -100,11 +94,23 @@ export class EncoderService {
       refsTopic: this.options.refsTopic,
       counts: this.#counts,
     };
-    this.#ended = new Promise<void>((resolve, reject) => {
-      this.#end = (error?: unknown) => (error === undefined ? resolve() : reject(error));
+    this.#life = new ServiceLifecycle('encoder service', this.#logger, {
+      start: () => this.#start(),
+      release: () =>
+        releaseClients(this.#logger, {
+          consumer: this.#consumer,
+          vectors: this.#vectors,
+          producer: this.#producer,
+        }),
+      describeFailure: (error) =>
+        new BaheError(
+          ErrorCode.KAFKA_FAILED,
+          `the encoder service's consumer failed: ${error instanceof Error ? error.message : String(error)}; ` +
+            'check that the brokers are reachable, then start the service again (committed work is kept)',
+          { cause: error, retryable: true, context: { groupId: this.options.groupId } },
+        ),
+      stats: () => this.stats,
     });
-    // Marks the rejection as handled; callers see it through `whenEnded()`.
-    this.#ended.catch(() => undefined);
   }
 
   get stats(): EncoderServiceStats {
@@ -124,21 +130,12 @@ export class EncoderService {
 
   /** Creates missing topics (when enabled), joins the group and starts consuming; resolves once consuming. */
   start(): Promise<void> {
-    if (this.#state !== 'new')
-      throw new Error(`the encoder service was already started (state ${this.#state})`);
-    this.#state = 'starting';
-    this.#starting = this.#start().catch(async (error: unknown) => {
-      await this.#shutdown();
-      this.#state = 'failed';
-      this.#end(error);
-      throw error;
-    });
-    return this.#starting;
+    return this.#life.start();
   }
 
   /** Resolves when the service has stopped; rejects with the failure that ended it otherwise. */
   whenEnded(): Promise<void> {
-    return this.#ended;
+    return this.#life.whenEnded();
   }
 
   /**
@@ -146,8 +143,9 @@ export class EncoderService {
    * leaves the group and disconnects. The store and the encoder stay open (the caller owns them).
    */
   stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
-    return this.#stopping;
+    // kafkajs' stop, in releasing the clients, waits for the batches in flight: each ends after its
+    // current chunk and commits it.
+    return this.#life.stop('finishing the chunks in flight');
   }
 
   async #start(): Promise<void> {
@@ -155,14 +153,9 @@ export class EncoderService {
     if (options.createTopics) await this.#createTopics();
     await this.#producer.connect();
 
-    const consumer = this.#deps.kafka.consumer({
-      groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs,
-      heartbeatInterval: options.heartbeatIntervalMs,
-      maxWaitTimeInMs: options.fetchMaxWaitMs,
-      allowAutoTopicCreation: false,
-      retry: { restartOnFailure: async (error) => this.#mayRestart(error) },
-    });
+    const consumer = groupConsumer(this.#deps.kafka, options, (error) =>
+      this.#life.mayRestart(error, options.maxConsumerRestarts),
+    );
     this.#consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.#assignment = payload.memberAssignment;
@@ -174,7 +167,7 @@ export class EncoderService {
       );
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) void this.#fail(payload.error);
+      if (!payload.restart) void this.#life.fail(payload.error);
     });
 
     const topics = [options.behaviorTopic, options.impressionTopic, options.refsTopic];
@@ -189,7 +182,6 @@ export class EncoderService {
         eachBatch: (payload) => this.#onBatch(payload),
       }),
     );
-    this.#state = 'running';
     this.#logger.info(
       {
         topics,
@@ -247,68 +239,6 @@ export class EncoderService {
         stage2 ? 'chunk encoded' : 'chunk routed',
       );
     }
-    this.#restarts = 0;
-  }
-
-  async #mayRestart(error: Error): Promise<boolean> {
-    this.#restarts += 1;
-    const restart = this.#restarts <= this.options.maxConsumerRestarts && this.#state === 'running';
-    const data = {
-      err: kafkaFailed('consuming', error),
-      restarts: this.#restarts,
-      maxConsumerRestarts: this.options.maxConsumerRestarts,
-    };
-    if (restart) this.#logger.warn(data, 'consumer failed after its retries; restarting it');
-    else
-      this.#logger.error(data, 'consumer failed and will not be restarted again; the encoder service stops');
-    return restart;
-  }
-
-  async #fail(error: unknown): Promise<void> {
-    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'failed') return;
-    this.#state = 'failed';
-    const failure =
-      error instanceof BaheError
-        ? error
-        : new BaheError(
-            ErrorCode.KAFKA_FAILED,
-            `the encoder service's consumer failed: ${error instanceof Error ? error.message : String(error)}; ` +
-              'check that the brokers are reachable, then start the service again (committed work is kept)',
-            { cause: error, retryable: true, context: { groupId: this.options.groupId } },
-          );
-    this.#logger.error({ err: failure, stats: this.stats }, 'encoder service failed');
-    await this.#shutdown();
-    this.#end(failure);
-  }
-
-  async #stop(): Promise<void> {
-    await this.#starting?.catch(() => undefined);
-    if (this.#state !== 'running') return;
-    this.#state = 'stopping';
-    this.#logger.info('encoder service stopping: finishing the chunks in flight');
-    await this.#shutdown();
-    this.#state = 'stopped';
-    this.#logger.info({ stats: this.stats }, 'encoder service stopped');
-    this.#end();
-  }
-
-  // kafkajs' stop waits for the batches in flight (which end after their current chunk and commit it),
-  // then leaves the group; the producer goes last because those chunks may still send.
-  async #shutdown(): Promise<void> {
-    const consumer = this.#consumer;
-    if (consumer !== undefined) {
-      await consumer
-        .stop()
-        .catch((error: unknown) => this.#logger.warn({ err: error }, 'consumer stop failed'));
-      await consumer
-        .disconnect()
-        .catch((error: unknown) => this.#logger.warn({ err: error }, 'consumer disconnect failed'));
-    }
-    await this.#vectors
-      .close()
-      .catch((error: unknown) => this.#logger.warn({ err: error }, 'encoding drain failed'));
-    await this.#producer
-      .disconnect()
-      .catch((error: unknown) => this.#logger.warn({ err: error }, 'producer disconnect failed'));
+    this.#life.consumed();
   }
 }

@@ -21,7 +21,7 @@ import { BaheError, ErrorCode, isBaheError } from '../../errors.js';
 import { EventCodec } from '../../events/codec.js';
 import type { Kafka } from '../../kafka/client.js';
 import { DeadLetterWriter } from '../../kafka/dead-letter.js';
-import { kafkaFailed, withKafkaErrors } from '../../kafka/errors.js';
+import { withKafkaErrors } from '../../kafka/errors.js';
 import { OrderedProducer } from '../../kafka/producer.js';
 import { ensureTopics } from '../../kafka/topics.js';
 import type { Logger } from '../../log.js';
@@ -32,6 +32,7 @@ import type { TrainingImpression } from '../../trainer/batch.js';
 import { type ModelIdentity, writeCheckpoint } from '../../trainer/checkpoint.js';
 import { checkpointOf } from '../../trainer/setup.js';
 import type { Trainer } from '../../trainer/trainer.js';
+import { groupConsumer, releaseClients, ServiceLifecycle } from '../lifecycle.js';
 import { type MessageCoordinates, TrainingLedger } from './ledger.js';
 import { checkTrainerServiceOptions, type TrainerServiceOptions } from './service-options.js';
 import { modelUpdateOf } from './trainer-state.js';
@@ -84,8 +85,6 @@ interface PendingImpression extends MessageCoordinates {
   refs: BehaviorRef[];
 }
 
-type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
-
 export class TrainerService {
   readonly options: TrainerServiceOptions;
   readonly #deps: TrainerServiceDeps;
@@ -105,10 +104,7 @@ export class TrainerService {
   #fatal: unknown;
   #stopRequested = false;
   #consumer: Consumer | undefined;
-  #state: State = 'new';
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
-  #restarts = 0;
+  readonly #life: ServiceLifecycle;
   readonly #counts = {
     impressionsRead: 0,
     alreadyRead: 0,
@@ -118,8 +114,6 @@ export class TrainerService {
     modelUpdatesPublished: 0,
   };
   #lastCheckpointPath: string | undefined;
-  readonly #ended: Promise<void>;
-  #end!: (error?: unknown) => void;
 
   constructor(deps: TrainerServiceDeps, options: Parameters<typeof checkTrainerServiceOptions>[0]) {
     this.options = checkTrainerServiceOptions(options);
@@ -144,11 +138,29 @@ export class TrainerService {
       : new TrainingLedger();
     this.#lastCheckpointPath = resumed?.path;
     this.#saved = { step: deps.trainer.step, changes: this.#ledger.changes };
-    this.#ended = new Promise<void>((resolve, reject) => {
-      this.#end = (error?: unknown) => (error === undefined ? resolve() : reject(error));
+    this.#life = new ServiceLifecycle('trainer service', this.#logger, {
+      start: () => this.#start(),
+      drain: () => this.#drain(),
+      release: () => {
+        clearTimeout(this.#waitTimer);
+        return releaseClients(this.#logger, {
+          consumer: this.#consumer,
+          vectors: this.#vectors,
+          producer: this.#producer,
+        });
+      },
+      describeFailure: (error) =>
+        new BaheError(
+          ErrorCode.KAFKA_FAILED,
+          `the trainer service failed: ${error instanceof Error ? error.message : String(error)}; ` +
+            'start it again: it resumes from its newest checkpoint',
+          { cause: error, retryable: true, context: { groupId: this.options.groupId } },
+        ),
+      onFailure: () => {
+        this.#stopRequested = true;
+      },
+      stats: () => this.stats,
     });
-    // Marks the rejection as handled; callers see it through `whenEnded()`.
-    this.#ended.catch(() => undefined);
   }
 
   get stats(): TrainerServiceStats {
@@ -166,21 +178,12 @@ export class TrainerService {
 
   /** Creates missing topics (when enabled), announces the checkpoint it resumes, joins the group and consumes. */
   start(): Promise<void> {
-    if (this.#state !== 'new')
-      throw new Error(`the trainer service was already started (state ${this.#state})`);
-    this.#state = 'starting';
-    this.#starting = this.#start().catch(async (error: unknown) => {
-      await this.#shutdown();
-      this.#state = 'failed';
-      this.#end(error);
-      throw error;
-    });
-    return this.#starting;
+    return this.#life.start();
   }
 
   /** Resolves when the service has stopped; rejects with the failure that ended it otherwise. */
   whenEnded(): Promise<void> {
-    return this.#ended;
+    return this.#life.whenEnded();
   }
 
   /**
@@ -188,8 +191,7 @@ export class TrainerService {
    * their micro-batch are left to the next start), publishes its model update and disconnects.
    */
   stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
-    return this.#stopping;
+    return this.#life.stop('finishing the step in progress');
   }
 
   async #start(): Promise<void> {
@@ -201,14 +203,9 @@ export class TrainerService {
     // A crash between a checkpoint and its announcement would lose the announcement: repeat it.
     if (this.#lastCheckpointPath !== undefined) await this.#publish(this.#lastCheckpointPath);
 
-    const consumer = this.#deps.kafka.consumer({
-      groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs,
-      heartbeatInterval: options.heartbeatIntervalMs,
-      maxWaitTimeInMs: options.fetchMaxWaitMs,
-      allowAutoTopicCreation: false,
-      retry: { restartOnFailure: async (error) => this.#mayRestart(error) },
-    });
+    const consumer = groupConsumer(this.#deps.kafka, options, (error) =>
+      this.#life.mayRestart(error, options.maxConsumerRestarts, this.#fatal),
+    );
     this.#consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const owned = payload.memberAssignment[topic] ?? [];
@@ -222,7 +219,7 @@ export class TrainerService {
       } else this.#logger.info(data, 'joined the group; partitions sought to the checkpoint');
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) void this.#fail(this.#fatal ?? payload.error);
+      if (!payload.restart) void this.#life.fail(this.#fatal ?? payload.error);
     });
 
     await withKafkaErrors('connecting the consumer', { groupId: options.groupId }, () => consumer.connect());
@@ -237,7 +234,6 @@ export class TrainerService {
         eachBatch: (payload) => this.#onBatch(payload),
       }),
     );
-    this.#state = 'running';
     this.#logger.info(
       {
         topic,
@@ -289,7 +285,7 @@ export class TrainerService {
       payload.resolveOffset(message.offset);
       await payload.heartbeat();
     }
-    this.#restarts = 0;
+    this.#life.consumed();
   }
 
   /** Reads one message into the micro-batch (or the dead-letter topic), training when the batch is full. */
@@ -331,7 +327,7 @@ export class TrainerService {
     this.#waitTimer = setTimeout(() => {
       this.#waitTimer = undefined;
       if (this.#stopRequested) return;
-      this.#serial(() => this.#trainPending()).catch((error: unknown) => void this.#fail(error));
+      this.#serial(() => this.#trainPending()).catch((error: unknown) => void this.#life.fail(error));
     }, this.options.batchMaxWaitMs);
   }
 
@@ -396,7 +392,7 @@ export class TrainerService {
   // Only informative (lag tools read them); a failed commit costs nothing, the checkpoint is the truth.
   async #commitForLagTools(next: Record<string, number>): Promise<void> {
     const consumer = this.#consumer;
-    if (consumer === undefined || this.#state !== 'running') return;
+    if (consumer === undefined || this.#life.state !== 'running') return;
     const topic = this.options.impressionTopic;
     const offsets = Object.entries(next).map(([partition, offset]) => ({
       topic,
@@ -420,80 +416,14 @@ export class TrainerService {
     return error;
   }
 
-  async #mayRestart(error: Error): Promise<boolean> {
-    this.#restarts += 1;
-    const restart =
-      this.#fatal === undefined &&
-      this.#restarts <= this.options.maxConsumerRestarts &&
-      this.#state === 'running';
-    const data = {
-      err: this.#fatal ?? kafkaFailed('consuming', error),
-      restarts: this.#restarts,
-      maxConsumerRestarts: this.options.maxConsumerRestarts,
-    };
-    if (restart) this.#logger.warn(data, 'consumer failed after its retries; restarting it');
-    else this.#logger.error(data, 'consumer failed and will not be restarted; the trainer service stops');
-    return restart;
-  }
-
-  async #fail(error: unknown): Promise<void> {
-    if (this.#state === 'stopped' || this.#state === 'failed') return;
-    this.#state = 'failed';
-    this.#stopRequested = true;
-    const failure = isBaheError(error)
-      ? error
-      : new BaheError(
-          ErrorCode.KAFKA_FAILED,
-          `the trainer service failed: ${error instanceof Error ? error.message : String(error)}; ` +
-            'start it again: it resumes from its newest checkpoint',
-          { cause: error, retryable: true, context: { groupId: this.options.groupId } },
-        );
-    this.#logger.error({ err: failure, stats: this.stats }, 'trainer service failed');
-    await this.#shutdown();
-    this.#end(failure);
-  }
-
-  async #stop(): Promise<void> {
-    await this.#starting?.catch(() => undefined);
-    if (this.#state !== 'running') return;
-    this.#state = 'stopping';
+  /** Stops reading, finishes the step in progress and writes the final checkpoint. */
+  async #drain(): Promise<void> {
     this.#stopRequested = true;
     clearTimeout(this.#waitTimer);
-    this.#logger.info('trainer service stopping: finishing the step in progress');
     // kafkajs' stop waits for the batch in flight, which ends after its current message.
     await this.#consumer
       ?.stop()
       .catch((error: unknown) => this.#logger.warn({ err: error }, 'consumer stop failed'));
-    try {
-      await this.#serial(() => this.#checkpoint());
-    } catch (error) {
-      await this.#shutdown();
-      this.#state = 'failed';
-      this.#end(error);
-      return;
-    }
-    await this.#shutdown();
-    this.#state = 'stopped';
-    this.#logger.info({ stats: this.stats }, 'trainer service stopped');
-    this.#end();
-  }
-
-  async #shutdown(): Promise<void> {
-    clearTimeout(this.#waitTimer);
-    const consumer = this.#consumer;
-    if (consumer !== undefined) {
-      await consumer
-        .stop()
-        .catch((error: unknown) => this.#logger.warn({ err: error }, 'consumer stop failed'));
-      await consumer
-        .disconnect()
-        .catch((error: unknown) => this.#logger.warn({ err: error }, 'consumer disconnect failed'));
-    }
-    await this.#vectors
-      .close()
-      .catch((error: unknown) => this.#logger.warn({ err: error }, 'encoding drain failed'));
-    await this.#producer
-      .disconnect()
-      .catch((error: unknown) => this.#logger.warn({ err: error }, 'producer disconnect failed'));
+    await this.#serial(() => this.#checkpoint());
   }
 }
