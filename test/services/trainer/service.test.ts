@@ -71,6 +71,7 @@ function trainerArgs(setup: Setup, extra: string[]): string[] {
       fixture.topic('model-updates'),
     ],
     ...['--group-id', fixture.groupId, '--state-dir', setup.stateDir, '--threads', '2'],
+    ...['--store', 'embedded', '--store-dir', path.join(setup.stateDir, 'store')],
     ...['--session-timeout-ms', '10000', '--heartbeat-interval-ms', '500', '--fetch-max-wait-ms', '200'],
     ...['--kafka-brokers', kafkaBrokers().join(','), '--log-level', 'info', '--log-format', 'json'],
     ...extra,
