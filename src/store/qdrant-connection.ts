@@ -35,6 +35,8 @@ export class QdrantConnection {
     if (this.#options.apiKey !== undefined && address.protocol === 'http:' && !loopback) {
       this.#logger.warn('the Qdrant API key goes over plain http; use an https:// url');
     }
+    // The client owns its connection pool and offers no way to close it: idle keep-alive connections
+    // hold a finished command for a few seconds before the process exits.
     // The client's `url` parameter ignores a path and puts 6333 in place of an absent port, so the
     // parts are passed one by one: the url given means what it says.
     this.client = new QdrantClient({

@@ -24,7 +24,6 @@ import {
   type StoredPoint,
   sightingsOf,
 } from './qdrant-points.js';
-import { norm } from './top-k.js';
 import type {
   BehaviorObservation,
   BehaviorRecord,
@@ -32,7 +31,14 @@ import type {
   NearestFilter,
   ScoredRecord,
 } from './types.js';
-import { checkObservation, checkPositiveInteger, checkRecord, isBehaviorId } from './validate.js';
+import {
+  checkCutoff,
+  checkObservation,
+  checkPositiveInteger,
+  checkQueryVector,
+  checkRecord,
+  isBehaviorId,
+} from './validate.js';
 
 export { QDRANT_DEFAULTS, type QdrantStoreOptions } from './qdrant-options.js';
 
@@ -56,7 +62,8 @@ export async function createBehaviorCollection(
     )
     .catch((error: unknown) => {
       // Another process created it first: the caller checks its configuration like any existing one.
-      if ((error as BaheError).context?.status === 409) return false;
+      const { context, message } = error as BaheError;
+      if (context?.status === 409 || /already exists/i.test(message)) return false;
       throw error;
     });
   if (created === false) return;
@@ -261,15 +268,7 @@ export class QdrantStore implements BehaviorStore {
   prune(olderThanMs: number): Promise<number> {
     return this.#track(async () => {
       this.#requireWritable();
-      if (!Number.isFinite(olderThanMs)) {
-        throw new BaheError(
-          ErrorCode.CONFIG_INVALID,
-          `olderThanMs must be finite epoch ms; got ${olderThanMs}`,
-          {
-            context: { field: 'olderThanMs' },
-          },
-        );
-      }
+      checkCutoff(olderThanMs);
       const filter = { must: [{ key: PAYLOAD_KEYS.lastSeenMs, range: { lt: olderThanMs } }] };
       const { count } = await this.#call('count', (client) =>
         client.count(this.collection, { filter, exact: true }),
@@ -286,16 +285,7 @@ export class QdrantStore implements BehaviorStore {
     return this.#track(async () => {
       this.#requireOpen();
       checkPositiveInteger(k, 'k');
-      if (vector.length !== this.dimension) {
-        throw new BaheError(
-          ErrorCode.STORE_MISMATCH,
-          `query vector has ${vector.length} values but the store holds ${this.dimension}; encode the query ` +
-            `with encoder version ${this.encoderVersion}`,
-          { context: { collection: this.collection } },
-        );
-      }
-      if (norm(vector) === 0)
-        throw this.#error('query vector is all zeros, so cosine similarity is undefined');
+      checkQueryVector(vector, this, { collection: this.collection });
 
       const result = await this.#call('query', (client) =>
         client.query(this.collection, {
