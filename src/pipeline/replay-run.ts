@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import { loadModel } from '../model/load.js';
 import { SHARED_DATA_DIR } from '../paths.js';
 import { openMovieLens100k } from '../sources/movielens.js';
-import { EmbeddedStore } from '../store/embedded.js';
+import { openStore } from '../store/select.js';
 import { batchShapeOf, type TrainingImpression } from '../trainer/batch.js';
 import { readLatestCheckpoint, writeCheckpoint } from '../trainer/checkpoint.js';
 import { checkpointOf, modelIdentity, snapshotOf, trainerSettingsFor } from '../trainer/setup.js';
@@ -148,13 +148,11 @@ export async function runReplay(
     if (latest)
       log.info({ path: latest.path, step: trainer.step, event: startEvent }, 'resuming from checkpoint');
 
-    const store = new EmbeddedStore({
-      dir: path.join(options.stateDir, 'store'),
-      encoderVersion: manifest.encoderVersion,
-      dimension: manifest.hiddenSize,
-      logger: log,
-    });
-    await store.open();
+    const store = await openStore(
+      options,
+      { encoderVersion: manifest.encoderVersion, dimension: manifest.hiddenSize },
+      log,
+    );
     closers.push(() => store.close());
     const vectors = new BehaviorVectors(store, (texts) => encoder.encode(texts), {
       encoderBatchSize: options.encoderBatchSize,

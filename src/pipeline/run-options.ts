@@ -2,6 +2,7 @@
 import { LOG_OPTION_SPECS, RUNTIME_OPTION_SPECS } from '../commands/common.js';
 import type { OptionSpecs, ParsedOptions } from '../config/options.js';
 import { DEFAULT_MODEL_DIR } from '../paths.js';
+import { STORE_OPTION_SPECS } from '../store/select.js';
 import { TRAINING_OPTION_SPECS } from '../trainer/setup.js';
 
 export const RUN_OPTION_SPECS = {
@@ -16,8 +17,9 @@ export const RUN_OPTION_SPECS = {
   stateDir: {
     kind: 'string',
     default: '.bahe',
-    description: 'Where the embedded store and the checkpoints live; a second run resumes from here.',
+    description: 'Where the checkpoints live; a second run resumes from here.',
   },
+  ...STORE_OPTION_SPECS,
   cacheDir: { kind: 'string', description: 'Where fetched datasets are kept. Default: <state-dir>/cache.' },
   maxImpressions: {
     kind: 'integer',

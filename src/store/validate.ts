@@ -84,3 +84,40 @@ export function checkPositiveInteger(value: number, field: string): void {
     });
   }
 }
+
+/**
+ * Checks a `nearest` query against the store's binding: its length, and a non-zero norm (cosine is
+ * undefined for a zero vector). `where` names the folder or collection in the error's context.
+ */
+export function checkQueryVector(
+  vector: Float32Array,
+  binding: StoreBinding,
+  where: { path?: string; collection?: string },
+): void {
+  if (vector.length !== binding.dimension) {
+    throw new BaheError(
+      ErrorCode.STORE_MISMATCH,
+      `query vector has ${vector.length} values but the store holds ${binding.dimension}; encode the query ` +
+        `with encoder version ${binding.encoderVersion}`,
+      { context: where },
+    );
+  }
+  if (vector.every((value) => value === 0)) {
+    throw new BaheError(
+      ErrorCode.STORE_FAILED,
+      'query vector is all zeros, so cosine similarity is undefined',
+      {
+        context: where,
+      },
+    );
+  }
+}
+
+/** Checks the cutoff of `prune`. */
+export function checkCutoff(olderThanMs: number): void {
+  if (!Number.isFinite(olderThanMs)) {
+    throw new BaheError(ErrorCode.CONFIG_INVALID, `olderThanMs must be finite epoch ms; got ${olderThanMs}`, {
+      context: { field: 'olderThanMs' },
+    });
+  }
+}

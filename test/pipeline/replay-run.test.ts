@@ -15,8 +15,15 @@ import { type Row, writeMovieLensFolder } from '../sources/made-up-data.js';
 
 const movielens = datasetDir('movielens-100k');
 
+/** The job's options; the embedded store goes inside the test's state folder. */
 function options(flags: string[]) {
-  return parseOptions(RUN_OPTION_SPECS, [...flags, '--model', defaultModelDir, '--threads', '2'], {}).options;
+  const stateDir = flags[flags.indexOf('--state-dir') + 1] as string;
+  const store = ['--store', 'embedded', '--store-dir', path.join(stateDir, 'store')];
+  return parseOptions(
+    RUN_OPTION_SPECS,
+    [...flags, ...store, '--model', defaultModelDir, '--threads', '2'],
+    {},
+  ).options;
 }
 
 async function storedCount(stateDir: string): Promise<number> {

@@ -131,8 +131,7 @@ async function setUp(): Promise<Setup> {
   return {
     fixture,
     stateDir,
-    // The trainer's store is `<state-dir>/store`; the encoders put their vectors into the same folder.
-    storeDir: path.join(stateDir, 'store'),
+    storeDir: path.join(dir.dir, 'store'),
     encoderVersion: model.manifest.encoderVersion,
     processes,
     cleanup: async () => {
@@ -159,7 +158,8 @@ function startEncoder(setup: Setup, name: string): BaheProcess {
   const { fixture } = setup;
   const args = [
     ...['--behavior-topic', fixture.topic('behaviors'), '--impression-topic', fixture.topic('impressions')],
-    ...['--refs-topic', fixture.topic('refs'), '--group-id', fixture.groupId, '--store-dir', setup.storeDir],
+    ...['--refs-topic', fixture.topic('refs'), '--group-id', fixture.groupId],
+    ...['--store', 'embedded', '--store-dir', setup.storeDir],
     ...['--kafka-brokers', kafkaBrokers().join(','), '--encoder-batch-size', '64', ...COMMON_ARGS],
   ];
   const process = new BaheProcess(name, 'encoder', args);
@@ -173,6 +173,7 @@ function startTrainer(setup: Setup): BaheProcess {
     ...['--impression-topic', fixture.topic('impressions'), '--group-id', `${fixture.groupId}-trainer`],
     ...['--model-update-topic', fixture.topic('model-updates'), '--state-dir', setup.stateDir],
     ...['--checkpoint-every-steps', '1', '--batch-max-wait-ms', '3000'],
+    ...['--store', 'embedded', '--store-dir', setup.storeDir],
     // Long enough that the trainer never encodes a behavior itself while the encoders are restarting.
     ...['--store-wait-ms', '120000', '--kafka-brokers', kafkaBrokers().join(','), ...COMMON_ARGS],
   ];

@@ -11,6 +11,11 @@ import { seededRandom } from '../helpers/random.js';
 import { behaviorId, cosine, makeRecords, randomVector } from './records.js';
 
 export interface StoreHarness {
+  /**
+   * Largest difference allowed between a vector written and read back, relative to its length: 0 for
+   * a store that keeps the bits, float32 rounding for one that keeps unit vectors and their norms.
+   */
+  vectorTolerance?: number;
   /** A new, unopened store over this harness's storage; every call sees the same storage. */
   create(binding: StoreBinding): BehaviorStore;
   /** Removes the storage (temp folder, collections) the harness made. */
@@ -19,7 +24,16 @@ export interface StoreHarness {
 
 const BINDING: StoreBinding = { encoderVersion: 'e-conformance1', dimension: 16 };
 
-export function runStoreConformance(name: string, makeHarness: () => Promise<StoreHarness>): void {
+export interface ConformanceSettings {
+  /** Why the suite cannot run here and how to enable it; the tests are then reported as skipped. */
+  skip?: string | false;
+}
+
+export function runStoreConformance(
+  name: string,
+  makeHarness: () => Promise<StoreHarness>,
+  settings: ConformanceSettings = {},
+): void {
   /** An open store over fresh storage, closed and removed when the test ends. */
   async function openStore(
     t: TestContext,
@@ -35,34 +49,34 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
     return { store, harness };
   }
 
-  describe(`${name} store conformance`, () => {
+  describe(`${name} store conformance`, { skip: settings.skip ?? false }, () => {
     test('upsert then get returns the same records, vectors included, and leaves out absent ids', async (t) => {
-      const { store } = await openStore(t);
+      const { store, harness } = await openStore(t);
       const records = makeRecords(5, BINDING.dimension);
       await store.upsert(records);
 
       const found = await store.get([behaviorId(0), behaviorId(3), behaviorId(99)]);
       assert.deepEqual([...found.keys()].sort(), [behaviorId(0), behaviorId(3)]);
-      assert.deepEqual(found.get(behaviorId(3)), records[3]);
+      assertSameRecord(harness, found.get(behaviorId(3)), records[3]);
       assert.equal(await store.count(), 5);
     });
 
     test('upserting the same record again leaves one identical point; new content replaces it', async (t) => {
-      const { store } = await openStore(t);
+      const { store, harness } = await openStore(t);
       const [record] = makeRecords(1, BINDING.dimension) as [BehaviorRecord];
       await store.upsert([record]);
       await store.upsert([record]);
       assert.equal(await store.count(), 1);
-      assert.deepEqual((await store.get([record.id])).get(record.id), record);
+      assertSameRecord(harness, (await store.get([record.id])).get(record.id), record);
 
       const replaced = { ...record, text: 'changed', vector: record.vector.map((v) => -v), count: 7 };
       await store.upsert([replaced]);
       assert.equal(await store.count(), 1);
-      assert.deepEqual((await store.get([record.id])).get(record.id), replaced);
+      assertSameRecord(harness, (await store.get([record.id])).get(record.id), replaced);
     });
 
     test('records handed out are copies: changing them does not change the store', async (t) => {
-      const { store } = await openStore(t);
+      const { store, harness } = await openStore(t);
       const [record] = makeRecords(1, BINDING.dimension) as [BehaviorRecord];
       const original = { ...record, vector: record.vector.slice() };
       await store.upsert([record]);
@@ -71,7 +85,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       const got = (await store.get([record.id])).get(record.id) as BehaviorRecord;
       got.vector.fill(9);
       got.count = 100;
-      assert.deepEqual((await store.get([record.id])).get(record.id), original);
+      assertSameRecord(harness, (await store.get([record.id])).get(record.id), original);
     });
 
     test('missing lists absent ids once each, in first-seen order', async (t) => {
@@ -83,7 +97,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
     });
 
     test('touch moves lastSeen and count of stored behaviors and skips unknown ids', async (t) => {
-      const { store } = await openStore(t);
+      const { store, harness } = await openStore(t);
       const [record] = makeRecords(1, BINDING.dimension, { seenMs: 1000 }) as [BehaviorRecord];
       await store.upsert([record]);
 
@@ -99,12 +113,12 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         { firstSeenMs: got.firstSeenMs, lastSeenMs: got.lastSeenMs, count: got.count },
         { firstSeenMs: 500, lastSeenMs: 5000, count: 5 },
       );
-      assert.deepEqual(got.vector, record.vector);
+      assertSameRecord(harness, { ...got, firstSeenMs: 1000, lastSeenMs: 1000, count: 1 }, record);
       assert.deepEqual(await store.missing([behaviorId(42)]), [behaviorId(42)]);
     });
 
     test('scan yields every record once, in batches no larger than asked', async (t) => {
-      const { store } = await openStore(t);
+      const { store, harness } = await openStore(t);
       const records = makeRecords(23, BINDING.dimension);
       await store.upsert(records);
 
@@ -117,7 +131,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         }
       }
       assert.equal(seen.size, 23);
-      for (const record of records) assert.deepEqual(seen.get(record.id), record);
+      for (const record of records) assertSameRecord(harness, seen.get(record.id), record);
     });
 
     test('prune removes the records last seen before the cutoff and counts them', async (t) => {
@@ -169,7 +183,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       t.after(() => again.close());
       assert.equal(await again.count(), 9);
       const got = await again.get(records.map((r) => r.id));
-      assert.deepEqual(got.get(behaviorId(11)), records[11]);
+      assertSameRecord(harness, got.get(behaviorId(11)), records[11]);
       assert.equal(got.get(behaviorId(4))?.lastSeenMs, 1_800_000_000_000);
       assert.equal(got.get(behaviorId(4))?.count, 2);
     });
@@ -227,4 +241,33 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       await store.close();
     });
   });
+}
+
+/** Equal records; vectors may differ by the store's stated tolerance, relative to their length. */
+function assertSameRecord(
+  harness: StoreHarness,
+  actual: BehaviorRecord | undefined,
+  expected: BehaviorRecord | undefined,
+): void {
+  assert.ok(actual !== undefined && expected !== undefined, 'both records exist');
+  const { vector, ...fields } = actual;
+  const { vector: expectedVector, ...expectedFields } = expected;
+  assert.deepEqual(fields, expectedFields);
+  assert.ok(vector instanceof Float32Array, 'the vector is a Float32Array');
+  const tolerance = harness.vectorTolerance ?? 0;
+  if (tolerance === 0) {
+    assert.deepEqual(vector, expectedVector);
+    return;
+  }
+  assert.equal(vector.length, expectedVector.length);
+  const allowed = tolerance * Math.sqrt(dotSelf(expectedVector));
+  vector.forEach((value, i) => {
+    assert.ok(Math.abs(value - (expectedVector[i] as number)) <= allowed, `vector value ${i}: ${value}`);
+  });
+}
+
+function dotSelf(vector: Float32Array): number {
+  let sum = 0;
+  for (const value of vector) sum += value * value;
+  return sum;
 }

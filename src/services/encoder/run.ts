@@ -7,15 +7,14 @@ import { kafkaClientOptionsFrom } from '../../kafka/cli-options.js';
 import { createKafkaClient } from '../../kafka/client.js';
 import type { Logger } from '../../log.js';
 import { loadModel } from '../../model/load.js';
-import { EmbeddedStore } from '../../store/embedded.js';
+import { openStore } from '../../store/select.js';
 import type { EncoderCliOptions } from './cli-options.js';
 import { EncoderService, type EncoderServiceStats } from './service.js';
 import type { EncoderServiceOptions } from './service-options.js';
 
 /**
  * Runs one encoder instance until `signal` aborts (then drains, commits and returns its counts) or
- * the service fails (then throws). The embedded store admits one process per folder: several
- * instances in separate processes need a store they can share.
+ * the service fails (then throws).
  */
 export async function runEncoder(
   options: EncoderCliOptions,
@@ -25,13 +24,8 @@ export async function runEncoder(
   const model = await loadModel(options.model);
   const log = logger.child({ model: model.manifest.name, encoderVersion: model.manifest.encoderVersion });
   const kafka = createKafkaClient(kafkaClientOptionsFrom(options), log);
-  const store = new EmbeddedStore({
-    dir: options.storeDir,
-    encoderVersion: model.manifest.encoderVersion,
-    dimension: model.manifest.hiddenSize,
-    logger: log,
-  });
-  await store.open();
+  const binding = { encoderVersion: model.manifest.encoderVersion, dimension: model.manifest.hiddenSize };
+  const store = await openStore(options, binding, log);
   try {
     const encoder = await OnnxEncoder.fromModel(model, {
       executionProviders: [options.provider as ExecutionProvider],

@@ -3,6 +3,7 @@ import { LOG_OPTION_SPECS, RUNTIME_OPTION_SPECS } from '../../commands/common.js
 import type { OptionSpecs, ParsedOptions } from '../../config/options.js';
 import { KAFKA_OPTION_SPECS } from '../../kafka/cli-options.js';
 import { DEFAULT_MODEL_DIR } from '../../paths.js';
+import { STORE_OPTION_SPECS } from '../../store/select.js';
 import { TRAINING_OPTION_SPECS } from '../../trainer/setup.js';
 import { CONSUMER_GROUP_OPTION_SPECS } from '../consumer-options.js';
 import { TRAINER_SERVICE_DEFAULTS as D } from './service-options.js';
@@ -33,9 +34,9 @@ export const TRAINER_OPTION_SPECS = {
   stateDir: {
     kind: 'string',
     default: '.bahe/trainer',
-    description:
-      'Embedded store and checkpoints of this trainer (locked: one process per folder); a restart resumes from here.',
+    description: 'Checkpoints of this trainer (locked: one process per folder); a restart resumes from here.',
   },
+  ...STORE_OPTION_SPECS,
   batchMaxWaitMs: {
     kind: 'integer',
     min: 0,

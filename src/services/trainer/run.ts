@@ -9,7 +9,7 @@ import { kafkaClientOptionsFrom } from '../../kafka/cli-options.js';
 import { createKafkaClient } from '../../kafka/client.js';
 import type { Logger } from '../../log.js';
 import { loadModel } from '../../model/load.js';
-import { EmbeddedStore } from '../../store/embedded.js';
+import { openStore } from '../../store/select.js';
 import { readLatestCheckpoint } from '../../trainer/checkpoint.js';
 import { modelIdentity, snapshotOf, trainerSettingsFor } from '../../trainer/setup.js';
 import { TrainStepGraph } from '../../trainer/train-step.js';
@@ -74,13 +74,8 @@ export async function openTrainer(options: TrainerCliOptions, logger: Logger): P
     const trainer = new Trainer(settings, graph, latest ? snapshotOf(latest.checkpoint) : model.parameters);
     if (latest) log.info({ path: latest.path, step: trainer.step }, 'resuming from checkpoint');
 
-    const store = new EmbeddedStore({
-      dir: path.join(options.stateDir, 'store'),
-      encoderVersion: manifest.encoderVersion,
-      dimension: manifest.hiddenSize,
-      logger: log,
-    });
-    await store.open();
+    const binding = { encoderVersion: manifest.encoderVersion, dimension: manifest.hiddenSize };
+    const store = await openStore(options, binding, log);
     closers.push(() => store.close());
 
     const service = new TrainerService(

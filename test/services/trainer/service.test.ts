@@ -73,6 +73,7 @@ function trainerArgs(setup: Setup, extra: string[]): string[] {
     ...['--group-id', fixture.groupId, '--state-dir', setup.stateDir, '--threads', '2'],
     // No encoder service runs beside this trainer: it encodes missing vectors itself at once.
     ...['--store-wait-ms', '0'],
+    ...['--store', 'embedded', '--store-dir', path.join(setup.stateDir, 'store')],
     ...['--session-timeout-ms', '10000', '--heartbeat-interval-ms', '500', '--fetch-max-wait-ms', '200'],
     ...['--kafka-brokers', kafkaBrokers().join(','), '--log-level', 'info', '--log-format', 'json'],
     ...extra,
