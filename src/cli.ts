@@ -6,6 +6,7 @@
 import * as encoder from './commands/encoder.js';
 import * as produce from './commands/produce.js';
 import * as run from './commands/run.js';
+import * as serve from './commands/serve.js';
 import * as trainer from './commands/trainer.js';
 import { BaheError } from './errors.js';
 
@@ -14,7 +15,7 @@ interface Command {
   main: (argv: string[]) => Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { run, produce, encoder, trainer };
+const COMMANDS: Record<string, Command> = { run, produce, encoder, trainer, serve };
 
 function usage(): string {
   const lines = ['Usage: bahe <command> [options]', '', 'Commands:'];
