@@ -50,6 +50,10 @@ export class OpsServer {
     // Slow or idle clients must not hold sockets forever; a scrape or a prediction takes well under this.
     this.#server.requestTimeout = 30_000;
     this.#server.headersTimeout = 10_000;
+    // Longer than the idle timeout of common load balancers and HTTP clients (60 s), so that the
+    // client, not the server, ends an idle keep-alive connection: a request sent on a connection the
+    // server is closing at that moment fails with ECONNRESET.
+    this.#server.keepAliveTimeout = 65_000;
   }
 
   /** Adds a readiness condition; `/readyz` is ready when every one is. */

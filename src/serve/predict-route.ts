@@ -79,22 +79,29 @@ function statusOf(error: unknown): number {
   return typeof status === 'number' ? status : 500;
 }
 
-/** The body as text; more than `maxBytes` fails with 413 without reading the rest. */
+/** Bytes past the limit read and discarded so the client sees the 413; beyond this the connection is cut. */
+const DRAIN_FACTOR = 8;
+
+/**
+ * The body as text. More than `maxBytes` fails with 413: the rest is read and discarded (up to
+ * DRAIN_FACTOR times the limit) so that the client, still sending, can read the answer.
+ */
 async function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
-  const declared = Number(request.headers['content-length']);
   const tooLarge = () =>
     invalidRequest(
       'body',
       `the body is larger than the limit of ${maxBytes} bytes; send fewer candidates`,
       413,
     );
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes * DRAIN_FACTOR) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) throw tooLarge();
-    chunks.push(chunk as Buffer);
+    if (size > maxBytes * DRAIN_FACTOR) break;
+    if (size <= maxBytes) chunks.push(chunk as Buffer);
   }
+  if (size > maxBytes) throw tooLarge();
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -96,7 +96,7 @@ export class Scorer {
         served.features.write(impression.userId, impression.itemId, out, offset);
       },
     );
-    return this.#deps.aggregator.score(served.parameters, batch);
+    return this.#deps.aggregator.score(served.parameters, batch, shape.rows);
   }
 
   #identify(type: string, text: string, field: string, seenMs: number): BehaviorRef {
