@@ -45,9 +45,9 @@ export async function trainCheckpoints(
       for (const type of [...model.manifest.behaviorTypes, ITEM_BEHAVIOR_TYPE]) texts.push({ type, text });
     }
     const encoded = await encoder.encode(texts.map((t) => t.text));
-    texts.forEach(({ type, text }, i) =>
-      vectors.set(identifyBehavior(type, text).id, encoded[i] as Float32Array),
-    );
+    texts.forEach(({ type, text }, i) => {
+      vectors.set(identifyBehavior(type, text).id, encoded[i] as Float32Array);
+    });
 
     const paths: string[] = [];
     const random = seededRandom(5);
