@@ -4,6 +4,7 @@ import type { OptionSpecs, ParsedOptions } from '../config/options.js';
 import { KAFKA_OPTION_SPECS } from '../kafka/cli-options.js';
 import { DEFAULT_OPS_PORTS, opsOptionSpecs } from '../ops/options.js';
 import { DEFAULT_MODEL_DIR } from '../paths.js';
+import { RUN_OPTION_SPECS } from '../pipeline/run-options.js';
 
 export const SERVE_OPTION_SPECS = {
   model: { kind: 'string', default: DEFAULT_MODEL_DIR, description: 'Compiled model folder.' },
@@ -68,13 +69,7 @@ export const SERVE_OPTION_SPECS = {
     description:
       'How long a new behavior waits for others (from concurrent requests) to fill an encoder call.',
   },
-  encoderBatchSize: {
-    kind: 'integer',
-    min: 1,
-    max: 4096,
-    default: 256,
-    description: 'Texts per encoder call.',
-  },
+  encoderBatchSize: RUN_OPTION_SPECS.encoderBatchSize,
   ...RUNTIME_OPTION_SPECS,
   ...opsOptionSpecs(DEFAULT_OPS_PORTS.serve, true),
   ...KAFKA_OPTION_SPECS,

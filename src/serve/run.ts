@@ -2,8 +2,9 @@
  * `bahe serve` as functions: open the model, the store and the graphs, serve `POST /predict` next to
  * the ops endpoints, and follow new model versions until stopped.
  */
+import { runtimeSessionOptions } from '../commands/common.js';
 import { OnnxEncoder } from '../encoder/onnx-encoder.js';
-import { type ExecutionProvider, openSession } from '../encoder/ort-session.js';
+import { openSession } from '../encoder/ort-session.js';
 import { kafkaClientOptionsFrom } from '../kafka/cli-options.js';
 import { createKafkaClient } from '../kafka/client.js';
 import type { Logger } from '../log.js';
@@ -16,6 +17,7 @@ import { AggregatorGraph } from '../trainer/aggregator.js';
 import { batchShapeOf } from '../trainer/batch.js';
 import { checkpointFiles } from '../trainer/checkpoint.js';
 import { modelIdentity } from '../trainer/setup.js';
+import { Releases } from '../util/releases.js';
 import { ModelVersions } from './model-versions.js';
 import type { ServeCliOptions } from './options.js';
 import { predictRoute } from './predict-route.js';
@@ -45,25 +47,16 @@ export async function openScorer(
   const { manifest } = model;
   const identity = modelIdentity(model);
   const log = logger.child({ model: manifest.name, encoderVersion: manifest.encoderVersion });
-  const sessionOptions = {
-    executionProviders: [options.provider as ExecutionProvider],
-    intraOpThreads: options.threads,
-  };
-
-  const closers: Array<() => Promise<void>> = [];
-  const close = async () => {
-    for (const release of closers.reverse()) {
-      await release().catch((error: unknown) => log.warn({ err: error }, 'release failed during shutdown'));
-    }
-    closers.length = 0;
-  };
+  const sessionOptions = runtimeSessionOptions(options);
+  const releases = new Releases(log);
+  const close = () => releases.releaseAll();
   try {
     const encoder = await OnnxEncoder.fromModel(model, sessionOptions);
-    closers.push(() => encoder.close());
+    releases.add(() => encoder.close());
     const session = await openSession(model.files.aggregator, sessionOptions);
     const shape = batchShapeOf(manifest);
     const aggregator = new AggregatorGraph(session, manifest.parameters.entries, shape);
-    closers.push(() => aggregator.close());
+    releases.add(() => aggregator.close());
     const store = new EmbeddedStore({
       dir: options.storeDir,
       encoderVersion: manifest.encoderVersion,
@@ -71,13 +64,13 @@ export async function openScorer(
       logger: log,
     });
     await store.open();
-    closers.push(() => store.close());
+    releases.add(() => store.close());
     const vectors = new BehaviorVectors(
       ops.timeStore(store),
       ops.timeEncode((texts) => encoder.encode(texts)),
       { encoderBatchSize: options.encoderBatchSize, encoderMaxWaitMs: options.encoderMaxWaitMs },
     );
-    closers.push(() => vectors.close());
+    releases.add(() => vectors.close());
 
     const reloads = ops.registry.counter('bahe_model_reloads_total', 'Model version loads, by outcome.', [
       'outcome',
@@ -100,12 +93,12 @@ export async function openScorer(
     };
     ops.server?.route('POST', '/predict', predictRoute(scorer, limits, ops.registry, log));
     // Requests in flight finish before the graphs they use are released.
-    closers.push(async () => ops.server?.stop());
+    releases.add(async () => ops.server?.stop());
 
     ops.watchStore(store);
     ops.modelLoaded(manifest, () => versions.current !== undefined || 'no model version loaded yet');
     const sources = await startSources(options, versions, ops, log);
-    closers.push(async () => {
+    releases.add(async () => {
       for (const source of sources) await source.stop();
     });
     return { scorer, versions, close };

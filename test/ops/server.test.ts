@@ -11,6 +11,17 @@ import { parsePrometheusText, sampleValue } from '../helpers/prometheus.js';
 
 const noKafka = await kafkaSkip();
 
+/** Service ops on a free port with a loaded model and broker checks every 200 ms. */
+async function startServiceOps(): Promise<ServiceOps> {
+  const ops = await ServiceOps.start(
+    { opsHost: '127.0.0.1', opsPort: await freePort() },
+    { service: 't', brokerCheckIntervalMs: 200 },
+    silentLogger(),
+  );
+  ops.modelLoaded({ name: 'm', encoderVersion: 'e-1' });
+  return ops;
+}
+
 async function startServer(registry = new MetricsRegistry()): Promise<OpsServer> {
   const server = new OpsServer({ host: '127.0.0.1', port: 0, registry, logger: silentLogger() });
   await server.start();
@@ -114,13 +125,8 @@ test('readiness is false while the broker is unreachable, with the reason', asyn
     { brokers: [`127.0.0.1:${port}`], retries: 0, connectionTimeoutMs: 500 },
     silentLogger(),
   );
-  const ops = await ServiceOps.start(
-    { opsHost: '127.0.0.1', opsPort: await freePort() },
-    { service: 't', brokerCheckIntervalMs: 200 },
-    silentLogger(),
-  );
+  const ops = await startServiceOps();
   try {
-    ops.modelLoaded({ name: 'm', encoderVersion: 'e-1' });
     ops.watchBroker(kafka);
     const url = ops.server?.url as string;
     let report: { ready: boolean; checks: Record<string, { ready: boolean; reason?: string }> } | undefined;
@@ -151,13 +157,8 @@ test('with a reachable broker the service is ready and /metrics reports its grou
   await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
   await producer.disconnect();
 
-  const ops = await ServiceOps.start(
-    { opsHost: '127.0.0.1', opsPort: await freePort() },
-    { service: 't', brokerCheckIntervalMs: 200 },
-    silentLogger(),
-  );
+  const ops = await startServiceOps();
   try {
-    ops.modelLoaded({ name: 'm', encoderVersion: 'e-1' });
     ops.watchBroker(fixture.kafka, [{ groupId: fixture.groupId, topics: [topic] }]);
     const url = ops.server?.url as string;
     let lag: number | undefined;
