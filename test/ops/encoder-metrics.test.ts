@@ -10,6 +10,7 @@ import { ENCODER_OPTION_SPECS } from '../../src/services/encoder/cli-options.js'
 import { runEncoder } from '../../src/services/encoder/run.js';
 import { datasetDir, tempDir } from '../helpers/data.js';
 import { kafkaBrokers, kafkaFixture, kafkaSkip } from '../helpers/kafka.js';
+import { defaultModel } from '../helpers/model.js';
 import { freePort } from '../helpers/net.js';
 import { type Family, parsePrometheusText, sampleValue } from '../helpers/prometheus.js';
 
@@ -74,14 +75,9 @@ test('a running encoder serves readiness and metrics: events, encoded behaviors,
     assert.ok((sampleValue(metrics, 'bahe_encoder_batch_size_sum') ?? 0) >= encoded);
     assert.ok((sampleValue(metrics, 'bahe_encoder_latency_seconds_count') ?? 0) >= 1);
     assert.ok((sampleValue(metrics, 'bahe_store_latency_seconds_count', { operation: 'upsert' }) ?? 0) >= 1);
-    assert.equal(
-      sampleValue(metrics, 'bahe_info', {
-        service: 'encoder',
-        model: 'minilm-l6-split4',
-        encoder_version: 'e-4a84b08ea3ce',
-      }),
-      1,
-    );
+    const { manifest } = await defaultModel();
+    const info = { service: 'encoder', model: manifest.name, encoder_version: manifest.encoderVersion };
+    assert.equal(sampleValue(metrics, 'bahe_info', info), 1);
   } finally {
     stop.abort();
     await running;
