@@ -3,33 +3,8 @@
  * The `bahe` command line. Each command parses its options once (flags, then environment, then
  * defaults), logs to standard error and prints its result to standard output.
  */
-import * as backfill from './commands/backfill.js';
-import * as dropVersion from './commands/drop-version.js';
-import * as encoder from './commands/encoder.js';
-import * as produce from './commands/produce.js';
-import * as prune from './commands/prune.js';
-import * as run from './commands/run.js';
-import * as similar from './commands/similar.js';
-import * as trainer from './commands/trainer.js';
-import * as versions from './commands/versions.js';
+import { COMMANDS } from './commands/index.js';
 import { BaheError } from './errors.js';
-
-interface Command {
-  summary: string;
-  main: (argv: string[]) => Promise<number>;
-}
-
-const COMMANDS: Record<string, Command> = {
-  run,
-  produce,
-  encoder,
-  trainer,
-  backfill,
-  similar,
-  prune,
-  versions,
-  'drop-version': dropVersion,
-};
 
 function usage(): string {
   const lines = ['Usage: bahe <command> [options]', '', 'Commands:'];

@@ -34,6 +34,10 @@ export const ErrorCode = {
   TRAINING_DIVERGED: 'BAHE_TRAINING_DIVERGED',
   /** The Kafka broker or client failed. */
   KAFKA_FAILED: 'BAHE_KAFKA_FAILED',
+  /** An HTTP request to a service is malformed or outside its limits. */
+  REQUEST_INVALID: 'BAHE_REQUEST_INVALID',
+  /** The scorer has no model version to serve yet. */
+  MODEL_UNAVAILABLE: 'BAHE_MODEL_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -10,7 +10,8 @@ import { LOG_OPTION_SPECS, loggerFor, RUNTIME_OPTION_SPECS, stopOnSignals } from
 export const summary =
   'Re-encode every stored behavior into the store of a new encoder version (--model), then switch the alias to it.';
 
-export const BACKFILL_OPTION_SPECS = {
+/** Every option of the command, for its `--help` and the README's tables. */
+export const specs = {
   model: {
     kind: 'string',
     description: 'Compiled model folder of the new encoder version (required).',
@@ -40,11 +41,9 @@ export const BACKFILL_OPTION_SPECS = {
 
 /** Exit status: 0 when done (switched, or --no-switch), 130 when a signal stopped it; rerunning resumes. */
 export async function main(argv: string[]): Promise<number> {
-  const { options, help } = parseOptions(BACKFILL_OPTION_SPECS, argv);
+  const { options, help } = parseOptions(specs, argv);
   if (help) {
-    process.stdout.write(
-      `${formatHelp('bahe backfill --model <folder> [options]', summary, BACKFILL_OPTION_SPECS)}\n`,
-    );
+    process.stdout.write(`${formatHelp('bahe backfill --model <folder> [options]', summary, specs)}\n`);
     return 0;
   }
   if (options.model === undefined) {

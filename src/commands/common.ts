@@ -1,5 +1,6 @@
 /** What every `bahe` command shares: log options, the logger they build, and signal handling. */
 import type { OptionSpecs } from '../config/options.js';
+import type { ExecutionProvider, SessionOptions } from '../encoder/ort-session.js';
 import { createLogger, type LogFormat, type Logger } from '../log.js';
 
 export const LOG_OPTION_SPECS = {
@@ -71,6 +72,11 @@ export const RUNTIME_OPTION_SPECS = {
     description: 'Threads per graph (0: one per core).',
   },
 } as const satisfies OptionSpecs;
+
+/** ONNX Runtime session options from the runtime options. */
+export function runtimeSessionOptions(options: { provider: string; threads: number }): SessionOptions {
+  return { executionProviders: [options.provider as ExecutionProvider], intraOpThreads: options.threads };
+}
 
 /** Something started that runs until stopped or until it fails on its own. */
 export interface Service<Stats> {

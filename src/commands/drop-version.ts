@@ -2,18 +2,19 @@
 import { formatHelp, parseOptions } from '../config/options.js';
 import { openCatalog } from '../store/select.js';
 import { loggerFor } from './common.js';
-import { VERSIONS_OPTION_SPECS } from './versions.js';
+import { specs as versionsSpecs } from './versions.js';
+
+/** Every option of the command, for its `--help` and the README's tables. */
+export const specs = versionsSpecs;
 
 export const summary = 'Delete the folder or collection of an encoder version that is not the active one.';
 
 export async function main(argv: string[]): Promise<number> {
-  const { options, help, positionals } = parseOptions(VERSIONS_OPTION_SPECS, argv, process.env, {
+  const { options, help, positionals } = parseOptions(specs, argv, process.env, {
     allowPositionals: true,
   });
   if (help) {
-    process.stdout.write(
-      `${formatHelp('bahe drop-version <encoder version> [options]', summary, VERSIONS_OPTION_SPECS)}\n`,
-    );
+    process.stdout.write(`${formatHelp('bahe drop-version <encoder version> [options]', summary, specs)}\n`);
     return 0;
   }
   if (positionals.length !== 1) {

@@ -5,6 +5,9 @@ import { PRODUCE_OPTION_SPECS } from '../produce/options.js';
 import { formatProduceSummary, runProduce } from '../produce/run.js';
 import { loggerFor, stopOnSignals } from './common.js';
 
+/** Every option of the command, for its `--help` and the README's tables. */
+export const specs = PRODUCE_OPTION_SPECS;
+
 export const summary =
   'Replay MovieLens-100K or a MIND folder into the behavior and impression topics (Avro, keyed by user).';
 

@@ -6,7 +6,8 @@ import { LOG_OPTION_SPECS, loggerFor } from './common.js';
 
 export const summary = 'Remove the behaviors of the active encoder version not seen for a given time.';
 
-export const PRUNE_OPTION_SPECS = {
+/** Every option of the command, for its `--help` and the README's tables. */
+export const specs = {
   olderThan: {
     kind: 'string',
     description: 'Remove behaviors last seen longer ago than this (required): 30d, 12h, 90m, 2w, ...',
@@ -21,11 +22,9 @@ export const PRUNE_OPTION_SPECS = {
 } as const satisfies OptionSpecs;
 
 export async function main(argv: string[]): Promise<number> {
-  const { options, help } = parseOptions(PRUNE_OPTION_SPECS, argv);
+  const { options, help } = parseOptions(specs, argv);
   if (help) {
-    process.stdout.write(
-      `${formatHelp('bahe prune --older-than <duration> [options]', summary, PRUNE_OPTION_SPECS)}\n`,
-    );
+    process.stdout.write(`${formatHelp('bahe prune --older-than <duration> [options]', summary, specs)}\n`);
     return 0;
   }
   if (options.olderThan === undefined) {

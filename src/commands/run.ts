@@ -5,6 +5,9 @@ import { RUN_OPTION_SPECS } from '../pipeline/run-options.js';
 import { formatSummary } from '../pipeline/summary.js';
 import { loggerFor, stopOnSignals } from './common.js';
 
+/** Every option of the command, for its `--help` and the README's tables. */
+export const specs = RUN_OPTION_SPECS;
+
 export const summary =
   'Replay MovieLens-100K through the whole BAHE loop in-process (embedded store, checkpoints).';
 

@@ -12,7 +12,8 @@ import { LOG_OPTION_SPECS, loggerFor, RUNTIME_OPTION_SPECS } from './common.js';
 export const summary =
   'Print the stored behaviors nearest (cosine) to a text, encoded with the active model.';
 
-export const SIMILAR_OPTION_SPECS = {
+/** Every option of the command, for its `--help` and the README's tables. */
+export const specs = {
   model: {
     kind: 'string',
     default: DEFAULT_MODEL_DIR,
@@ -27,11 +28,11 @@ export const SIMILAR_OPTION_SPECS = {
 } as const satisfies OptionSpecs;
 
 export async function main(argv: string[]): Promise<number> {
-  const { options, help, positionals } = parseOptions(SIMILAR_OPTION_SPECS, argv, process.env, {
+  const { options, help, positionals } = parseOptions(specs, argv, process.env, {
     allowPositionals: true,
   });
   if (help) {
-    process.stdout.write(`${formatHelp('bahe similar "<text>" [options]', summary, SIMILAR_OPTION_SPECS)}\n`);
+    process.stdout.write(`${formatHelp('bahe similar "<text>" [options]', summary, specs)}\n`);
     return 0;
   }
   if (positionals.length !== 1) {

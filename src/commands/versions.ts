@@ -5,15 +5,16 @@ import { LOG_OPTION_SPECS, loggerFor } from './common.js';
 
 export const summary = 'List the encoder versions in the store and which one is active (the alias).';
 
-export const VERSIONS_OPTION_SPECS = {
+/** Every option of the command, for its `--help` and the README's tables. */
+export const specs = {
   ...STORE_OPTION_SPECS,
   ...LOG_OPTION_SPECS,
 } as const satisfies OptionSpecs;
 
 export async function main(argv: string[]): Promise<number> {
-  const { options, help } = parseOptions(VERSIONS_OPTION_SPECS, argv);
+  const { options, help } = parseOptions(specs, argv);
   if (help) {
-    process.stdout.write(`${formatHelp('bahe versions [options]', summary, VERSIONS_OPTION_SPECS)}\n`);
+    process.stdout.write(`${formatHelp('bahe versions [options]', summary, specs)}\n`);
     return 0;
   }
   const logger = loggerFor(options);

@@ -6,23 +6,22 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { COMMANDS } from '../commands/index.js';
 import { formatOptionsTable, type OptionSpecs } from '../config/options.js';
 import { KAFKA_OPTION_SPECS } from '../kafka/cli-options.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { PRODUCE_OPTION_SPECS } from '../produce/options.js';
-import { ENCODER_OPTION_SPECS } from '../services/encoder/cli-options.js';
-import { TRAINER_OPTION_SPECS } from '../services/trainer/cli-options.js';
 
 /** The specs without the Kafka connection options, which have their own table. */
 function withoutKafka(specs: OptionSpecs): OptionSpecs {
   return Object.fromEntries(Object.entries(specs).filter(([key]) => !(key in KAFKA_OPTION_SPECS)));
 }
 
+/** `kafka` for the connection options, then one table per command, named as the command. */
 export const README_OPTION_TABLES: Record<string, OptionSpecs> = {
   kafka: KAFKA_OPTION_SPECS,
-  produce: withoutKafka(PRODUCE_OPTION_SPECS),
-  encoder: withoutKafka(ENCODER_OPTION_SPECS),
-  trainer: withoutKafka(TRAINER_OPTION_SPECS),
+  ...Object.fromEntries(
+    Object.entries(COMMANDS).map(([name, command]) => [name, withoutKafka(command.specs)]),
+  ),
 };
 
 const BLOCK = /(<!-- options:([a-z-]+) -->\n)[\s\S]*?(<!-- \/options -->)/g;

@@ -19,9 +19,16 @@ export class AggregatorGraph {
     this.#shape = shape;
   }
 
-  /** Logits of every row of `batch` (padding rows included) under `parameters`. */
-  async score(parameters: ReadonlyMap<string, Float32Array>, batch: BatchTensors): Promise<Float32Array> {
-    const feeds = graphFeeds(this.#shape, this.#parameters, parameters, batch, false);
+  /**
+   * Logits of every row of `batch` (padding rows included) under `parameters`. The graph's batch is
+   * dynamic: `rows` scores a batch laid out for that many rows instead of the shape's.
+   */
+  async score(
+    parameters: ReadonlyMap<string, Float32Array>,
+    batch: BatchTensors,
+    rows = this.#shape.rows,
+  ): Promise<Float32Array> {
+    const feeds = graphFeeds({ ...this.#shape, rows }, this.#parameters, parameters, batch, false);
     try {
       const outputs = await this.#session.run(feeds);
       return outputs.logit?.data as Float32Array;

@@ -284,7 +284,8 @@ export async function readCheckpointFile(filePath: string): Promise<Checkpoint> 
   };
 }
 
-function checkIdentity(filePath: string, found: ModelIdentity, expected: ModelIdentity): void {
+/** Fails with BAHE_CHECKPOINT_INVALID unless the checkpoint at `filePath` belongs to `expected`. */
+export function checkIdentity(filePath: string, found: ModelIdentity, expected: ModelIdentity): void {
   const same =
     found.modelName === expected.modelName &&
     found.encoderVersion === expected.encoderVersion &&
@@ -389,6 +390,12 @@ function encodeHeader(checkpoint: Checkpoint, tensors: NamedTensor[]): { prefix:
 interface CheckpointFile {
   name: string;
   sequence: number;
+}
+
+/** Paths of the checkpoint files in `dir`, newest first; empty when the folder does not exist. */
+export async function checkpointFiles(dir: string): Promise<string[]> {
+  const { files } = await listCheckpoints(dir);
+  return files.map((file) => path.join(dir, file.name));
 }
 
 /** Checkpoint files newest first, and leftover temp files. */

@@ -60,6 +60,7 @@ export class Trainer {
   #features: SideFeatures;
   #step: number;
   #samples: number;
+  #lastStep: StepReport | undefined;
 
   constructor(
     settings: TrainerSettings,
@@ -99,6 +100,11 @@ export class Trainer {
 
   get samples(): number {
     return this.#samples;
+  }
+
+  /** The report of the latest training step of this instance; undefined before its first. */
+  get lastStep(): StepReport | undefined {
+    return this.#lastStep;
   }
 
   get metrics(): RunningMetrics {
@@ -159,7 +165,8 @@ export class Trainer {
 
     this.#step += 1;
     this.#samples += impressions.length;
-    return { step: this.#step, rows: impressions.length, loss: result.loss, gradientNorm };
+    this.#lastStep = { step: this.#step, rows: impressions.length, loss: result.loss, gradientNorm };
+    return this.#lastStep;
   }
 
   /** A deep copy of the training state, for checkpoints. */

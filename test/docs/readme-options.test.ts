@@ -5,7 +5,8 @@ import { README_OPTION_TABLES, README_PATH, renderOptionTables } from '../../src
 
 test('the option tables in README.md match the option specs (npm run docs rewrites them)', async () => {
   const readme = await readFile(README_PATH, 'utf8');
-  for (const name of Object.keys(README_OPTION_TABLES)) {
+  for (const name of ['kafka', 'produce', 'encoder', 'trainer', 'serve', 'run']) {
+    assert.ok(name in README_OPTION_TABLES);
     assert.ok(readme.includes(`<!-- options:${name} -->`), `README.md has the ${name} option table`);
   }
   assert.equal(renderOptionTables(readme), readme, 'README.md option tables are stale: run npm run docs');

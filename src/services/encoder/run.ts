@@ -7,6 +7,8 @@ import { kafkaClientOptionsFrom } from '../../kafka/cli-options.js';
 import { createKafkaClient } from '../../kafka/client.js';
 import type { Logger } from '../../log.js';
 import { loadModel } from '../../model/load.js';
+import { watchEncoder } from '../../ops/service-metrics.js';
+import { ServiceOps } from '../../ops/service-ops.js';
 import { openStore } from '../../store/select.js';
 import type { EncoderCliOptions } from './cli-options.js';
 import { EncoderService, type EncoderServiceStats } from './service.js';
@@ -20,6 +22,7 @@ export async function runEncoder(
   options: EncoderCliOptions,
   logger: Logger,
   signal: AbortSignal,
+  ops: ServiceOps = ServiceOps.disabled(),
 ): Promise<EncoderServiceStats> {
   const model = await loadModel(options.model);
   const log = logger.child({ model: model.manifest.name, encoderVersion: model.manifest.encoderVersion });
@@ -32,10 +35,12 @@ export async function runEncoder(
       intraOpThreads: options.threads,
     });
     try {
+      const encode = ops.timeEncode((texts) => encoder.encode(texts));
       const service = new EncoderService(
-        { kafka, store, encode: (texts) => encoder.encode(texts), logger: log },
+        { kafka, store: ops.timeStore(store), encode, logger: log },
         serviceOptionsFrom(options),
       );
+      watchEncoder(ops, service, { kafka, store, model: model.manifest });
       return await runUntilStopped(service, signal);
     } finally {
       await encoder.close();

@@ -9,6 +9,8 @@ import { kafkaClientOptionsFrom } from '../../kafka/cli-options.js';
 import { createKafkaClient } from '../../kafka/client.js';
 import type { Logger } from '../../log.js';
 import { loadModel } from '../../model/load.js';
+import { watchTrainer } from '../../ops/service-metrics.js';
+import { ServiceOps } from '../../ops/service-ops.js';
 import { openStore } from '../../store/select.js';
 import { readLatestCheckpoint } from '../../trainer/checkpoint.js';
 import { modelIdentity, snapshotOf, trainerSettingsFor } from '../../trainer/setup.js';
@@ -37,7 +39,11 @@ export interface OpenedTrainer {
  * Opens everything a trainer instance needs (model and provider first, so nothing is written when
  * they fail), resumes the newest checkpoint of the state folder, and returns the service unstarted.
  */
-export async function openTrainer(options: TrainerCliOptions, logger: Logger): Promise<OpenedTrainer> {
+export async function openTrainer(
+  options: TrainerCliOptions,
+  logger: Logger,
+  ops: ServiceOps = ServiceOps.disabled(),
+): Promise<OpenedTrainer> {
   const model = await loadModel(options.model);
   const { manifest } = model;
   const log = logger.child({ model: manifest.name, encoderVersion: manifest.encoderVersion });
@@ -83,8 +89,8 @@ export async function openTrainer(options: TrainerCliOptions, logger: Logger): P
         kafka,
         trainer,
         batchSize: manifest.trainBatchSize,
-        store,
-        encode: (texts) => encoder.encode(texts),
+        store: ops.timeStore(store),
+        encode: ops.timeEncode((texts) => encoder.encode(texts)),
         checkpointDir,
         model: identity,
         resumedFrom: latest
@@ -94,6 +100,7 @@ export async function openTrainer(options: TrainerCliOptions, logger: Logger): P
       },
       serviceOptionsFrom(options),
     );
+    watchTrainer(ops, { service, trainer, kafka, store, model: identity, manifest });
     return { service, close };
   } catch (error) {
     await close();
@@ -109,8 +116,9 @@ export async function runTrainer(
   options: TrainerCliOptions,
   logger: Logger,
   signal: AbortSignal,
+  ops: ServiceOps = ServiceOps.disabled(),
 ): Promise<TrainerServiceStats> {
-  const { service, close } = await openTrainer(options, logger);
+  const { service, close } = await openTrainer(options, logger, ops);
   try {
     return await runUntilStopped(service, signal);
   } finally {
