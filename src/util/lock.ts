@@ -8,7 +8,12 @@ interface LockOwner {
   pid: number;
   host: string;
   acquiredAt: string;
+  /** Tells this process from an earlier one with the same pid, as in containers, where it is often 1. */
+  process?: string;
 }
+
+/** Drawn once per process. */
+const PROCESS_TOKEN = randomBytes(8).toString('hex');
 
 /** What a lock guards, for its messages: the embedded store by default. */
 export interface LockSubject {
@@ -65,7 +70,12 @@ async function takeLock(
   logger: Logger,
   subject: LockSubject,
 ): Promise<FileLock | { holder: LockOwner | 'unreadable' }> {
-  const owner: LockOwner = { pid: process.pid, host: hostname(), acquiredAt: new Date().toISOString() };
+  const owner: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    acquiredAt: new Date().toISOString(),
+    process: PROCESS_TOKEN,
+  };
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
   await writeFile(temp, `${JSON.stringify(owner)}\n`, { flag: 'wx' });
 
@@ -80,7 +90,7 @@ async function takeLock(
 
       const holder = await readOwner(path);
       if (holder === 'gone') continue;
-      if (attempt === 0 && holder !== 'unreadable' && holder.host === owner.host && !isRunning(holder.pid)) {
+      if (attempt === 0 && holder !== 'unreadable' && holder.host === owner.host && !holderRuns(holder)) {
         logger.warn({ lockFile: path, holderPid: holder.pid }, `removing stale ${subject.what} lock`);
         await unlink(path).catch(ignoreMissing);
         continue;
@@ -106,6 +116,15 @@ async function readOwner(path: string): Promise<LockOwner | 'gone' | 'unreadable
   } catch {
     return 'unreadable';
   }
+}
+
+/**
+ * Whether the lock's holder still runs on this host. A holder with this process's own pid but another
+ * token was an earlier process: a container restarted with the same hostname and pid, say.
+ */
+function holderRuns(holder: LockOwner): boolean {
+  if (holder.pid === process.pid) return holder.process === undefined || holder.process === PROCESS_TOKEN;
+  return isRunning(holder.pid);
 }
 
 function isRunning(pid: number): boolean {

@@ -88,6 +88,14 @@ class BaheProcess {
     });
   }
 
+  /** Fails, with the end of its log, when the process has exited. */
+  assertRunning(): void {
+    const { exitCode, signalCode } = this.child;
+    if (exitCode !== null || signalCode !== null) {
+      throw new Error(`${this.name} exited with ${exitCode ?? signalCode}; its log ends:\n${this.#stderrTail}`);
+    }
+  }
+
   /** The log lines with message `msg`. */
   logged(msg: string): Array<Record<string, unknown>> {
     return this.#logLines.filter((line) => line.msg === msg);
@@ -150,6 +158,8 @@ async function setUp(): Promise<Setup> {
 }
 
 const COMMON_ARGS = [
+  // No operations endpoints: several services run side by side here.
+  ...['--ops-port', '0'],
   ...['--threads', '1', '--session-timeout-ms', '10000', '--heartbeat-interval-ms', '500'],
   ...['--fetch-max-wait-ms', '200', '--log-format', 'json', '--log-level', 'info'],
 ];
@@ -188,6 +198,7 @@ async function waitUntilJoined(setup: Setup, encoders: BaheProcess[], trainer: B
   await waitFor(
     'both encoders own part of the internal topic and the trainer has joined',
     () => {
+      for (const process of [...encoders, trainer]) process.assertRunning();
       const owned = encoders.map((encoder) => {
         const joins = encoder.logged('joined the group');
         const assignment = joins.at(-1)?.assignment as Record<string, number[]> | undefined;
