@@ -1,6 +1,8 @@
 /** Topic creation and deletion; the brokers here run with automatic topic creation off. */
+
+import { setTimeout as delay } from 'node:timers/promises';
 import type { ITopicConfig } from 'kafkajs';
-import { BaheError, ErrorCode } from '../errors.js';
+import { BaheError, ErrorCode, isBaheError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Kafka } from './client.js';
 import { withKafkaErrors } from './errors.js';
@@ -33,9 +35,16 @@ export function checkTopicName(topic: string, field = 'topic'): string {
   return topic;
 }
 
+/** Rounds of list, create and check before a still-retryable failure is given up on (about 30 s in all). */
+const ENSURE_ROUNDS = 6;
+const ENSURE_FIRST_PAUSE_MS = 500;
+
 /**
- * Creates the topics that do not exist yet and waits for their leaders; existing topics are left as they
- * are (their partition count is not changed). Returns the names it created.
+ * Creates the topics that do not exist yet and waits until every one of them has its leaders;
+ * existing topics are left as they are (their partition count is not changed). A broker that has
+ * just started, or has just created a topic, answers for a while that it does not host it: such
+ * retryable failures repeat the whole round, which is idempotent, with growing pauses. Returns the
+ * names it created.
  */
 export async function ensureTopics(
   kafka: Kafka,
@@ -43,29 +52,52 @@ export async function ensureTopics(
   logger: Logger,
 ): Promise<string[]> {
   for (const spec of specs) checkSpec(spec);
+  const created: string[] = [];
+  for (let round = 1; ; round += 1) {
+    try {
+      created.push(...(await ensureTopicsOnce(kafka, specs, logger)));
+      return created;
+    } catch (error) {
+      if (round >= ENSURE_ROUNDS || !isBaheError(error) || !error.retryable) throw error;
+      const pauseMs = ENSURE_FIRST_PAUSE_MS * 2 ** (round - 1);
+      logger.warn({ err: error, round, pauseMs }, 'topics not ready yet; trying again');
+      await delay(pauseMs);
+    }
+  }
+}
+
+async function ensureTopicsOnce(
+  kafka: Kafka,
+  specs: readonly TopicSpec[],
+  logger: Logger,
+): Promise<string[]> {
   const admin = kafka.admin();
-  const names = specs.map((s) => s.topic).join(',');
-  await withKafkaErrors('connecting the admin client', { topic: names }, () => admin.connect());
+  const names = specs.map((s) => s.topic);
+  await withKafkaErrors('connecting the admin client', { topic: names.join(',') }, () => admin.connect());
   try {
     const existing = new Set(await withKafkaErrors('listing topics', {}, () => admin.listTopics()));
     const missing = specs.filter((s) => !existing.has(s.topic));
-    if (missing.length === 0) return [];
-
-    const topics: ITopicConfig[] = missing.map((s) => ({
-      topic: s.topic,
-      numPartitions: s.partitions,
-      replicationFactor: s.replicationFactor,
-      configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
-    }));
-    await withKafkaErrors('creating topics', { topic: names }, () =>
-      admin.createTopics({ topics, waitForLeaders: true }),
-    );
-    for (const s of missing) {
-      logger.info(
-        { topic: s.topic, partitions: s.partitions, replicationFactor: s.replicationFactor },
-        'topic created',
+    if (missing.length > 0) {
+      const topics: ITopicConfig[] = missing.map((s) => ({
+        topic: s.topic,
+        numPartitions: s.partitions,
+        replicationFactor: s.replicationFactor,
+        configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+      }));
+      await withKafkaErrors('creating topics', { topic: names.join(',') }, () =>
+        admin.createTopics({ topics, waitForLeaders: true }),
       );
+      for (const s of missing) {
+        logger.info(
+          { topic: s.topic, partitions: s.partitions, replicationFactor: s.replicationFactor },
+          'topic created',
+        );
+      }
     }
+    // Fails, retryably, while a partition has no leader yet.
+    await withKafkaErrors('reading topic metadata', { topic: names.join(',') }, () =>
+      admin.fetchTopicMetadata({ topics: names }),
+    );
     return missing.map((s) => s.topic);
   } finally {
     await admin.disconnect().catch(() => undefined);

@@ -19,6 +19,12 @@ export interface LagTarget {
 export interface BrokerProbeOptions {
   /** Time between the end of one check and the start of the next. */
   intervalMs: number;
+  /**
+   * How long one check may take before the broker counts as unreachable: kafkajs retries a lost
+   * connection with its own growing backoff, so a check against a broker that is gone may not end
+   * for minutes. Twice the interval by default.
+   */
+  timeoutMs?: number;
   lag: readonly LagTarget[];
   logger: Logger;
   /** Receives `{group, topic}` series of messages not yet committed. */
@@ -40,6 +46,8 @@ export class BrokerProbe {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** Counts checks, so that one that outlived its timeout cannot overwrite a newer result. */
+  #generation = 0;
   #state: BrokerState = { reachable: false, reason: 'not checked yet', checkedAtMs: undefined };
 
   constructor(kafka: Kafka, options: BrokerProbeOptions) {
@@ -65,26 +73,52 @@ export class BrokerProbe {
     this.#admin = undefined;
   }
 
-  /** One check; never throws: a failure is recorded as the state. */
+  /** One check; never throws: a failure, or no answer within the timeout, is recorded as the state. */
   async check(): Promise<BrokerState> {
+    const timeoutMs = this.#options.timeoutMs ?? 2 * this.#options.intervalMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timed out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed out'), timeoutMs);
+    });
+    this.#generation += 1;
+    const outcome = await Promise.race([this.#checkOnce(this.#generation), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timed out') {
+      this.#record({
+        reachable: false,
+        reason: `the broker did not answer within ${timeoutMs} ms`,
+        checkedAtMs: Date.now(),
+      });
+      // The stuck client is dropped; the next check starts a fresh one.
+      const stuck = this.#admin;
+      this.#admin = undefined;
+      void stuck?.disconnect().catch(() => undefined);
+    }
+    return this.#state;
+  }
+
+  /** A check that ends after its timeout has been replaced (`generation` is stale): it records nothing. */
+  async #checkOnce(generation: number): Promise<void> {
+    // No retries here: the next check is the retry, and a check must not outlast its interval.
+    this.#admin ??= this.#kafka.admin({ retry: { retries: 0 } });
+    const admin = this.#admin;
+    const current = () => generation === this.#generation;
     try {
-      // No retries here: the next check is the retry, and a check must not outlast its interval.
-      this.#admin ??= this.#kafka.admin({ retry: { retries: 0 } });
-      const admin = this.#admin;
       await withKafkaErrors('connecting the admin client', {}, () => admin.connect());
       await withKafkaErrors('describing the cluster', {}, () => admin.describeCluster());
-      this.#record({ reachable: true, reason: undefined, checkedAtMs: Date.now() });
+      if (current()) this.#record({ reachable: true, reason: undefined, checkedAtMs: Date.now() });
       for (const { groupId, topics } of this.#options.lag) {
         const lag = await consumerLagWith(admin, groupId, topics);
+        if (!current()) return;
         for (const [topic, behind] of lag) this.#options.lagGauge?.set({ group: groupId, topic }, behind);
       }
     } catch (error) {
+      if (!current()) return;
       const reason = error instanceof Error ? error.message : String(error);
       this.#record({ reachable: false, reason, checkedAtMs: Date.now() });
-      await this.#admin?.disconnect().catch(() => undefined);
-      this.#admin = undefined;
+      if (this.#admin === admin) this.#admin = undefined;
+      await admin.disconnect().catch(() => undefined);
     }
-    return this.#state;
   }
 
   #record(next: BrokerState): void {
