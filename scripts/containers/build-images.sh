@@ -11,6 +11,8 @@
 #   BAHE_DEBIAN_MIRROR   Debian mirror for debootstrap and apt (default http://deb.debian.org/debian)
 #   BAHE_KAFKA_VERSION   Kafka version of the broker image (default 3.9.2, as scripts/kafka)
 #   BAHE_NODE_BINARY     Node 20 binary copied into the node image (default: `command -v node`)
+#   BAHE_LOCAL_CA_DIR    extra certificate authorities (*.crt) the node image trusts, for npm behind a
+#                        TLS-inspecting proxy (default /usr/local/share/ca-certificates, Debian's place)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,6 +40,7 @@ done
 mirror="${BAHE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 cache_dir="${BAHE_CACHE:-$HOME/.cache/bahe}/containers"
 rootfs_tar="$cache_dir/debian-$debian_suite-minbase.tar"
+local_cas="${BAHE_LOCAL_CA_DIR:-/usr/local/share/ca-certificates}"
 
 command -v docker >/dev/null || fail "docker not found; install docker.io (see README, Containers)"
 docker info >/dev/null 2>&1 || fail "no Docker engine answers; start one with: sudo dockerd >/tmp/dockerd.log 2>&1 &"
@@ -134,6 +137,11 @@ build_node() {
   mkdir -p "$context"
   cp "$(readlink -f "$node_bin")" "$context/node"
   cp -r "$npm_dir" "$context/npm"
+  mkdir "$context/ca-certificates"
+  if compgen -G "$local_cas/*.crt" >/dev/null; then
+    say "adding the certificate authorities in $local_cas to the node image"
+    cp "$local_cas"/*.crt "$context/ca-certificates/"
+  fi
   say "node image from $node_bin ($version) and npm $("$node_bin" "$npm_dir/bin/npm-cli.js" --version)"
   build "$node_image" "$context" -f "$here/node.Dockerfile" --build-arg "BASE=$base_image"
   rm -rf "$context"
