@@ -34,7 +34,12 @@ async function startBroker(): Promise<TestBroker | undefined> {
       return undefined;
     case 'container':
       return startContainerBroker(
-        { image: options.kafkaImage, port: options.testKafkaPort, startTimeoutMs: startTimeoutS * 1000 },
+        {
+          image: options.kafkaImage,
+          port: options.testKafkaPort,
+          portFixed: process.env.BAHE_TEST_KAFKA_PORT !== undefined,
+          startTimeoutMs: startTimeoutS * 1000,
+        },
         log,
       );
     case 'local':

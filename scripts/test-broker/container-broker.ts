@@ -2,15 +2,19 @@
  * The container broker: the local Kafka image started through testcontainers on the host network, so
  * it listens on 127.0.0.1 like the local broker. The reaper container (Ryuk) cannot be pulled where no
  * registry is reachable, so it is disabled and the launcher removes the container itself; a container
- * left by a launcher that was killed is found by its label and removed on the next start.
+ * whose launcher was killed outright is found by its labels (the launcher's pid is gone) and removed by
+ * the next container run.
  */
-import type { GenericContainer as GenericContainerType } from 'testcontainers';
+import type { ContainerRuntimeClient, GenericContainer as GenericContainerType } from 'testcontainers';
 import { BaheError, ErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { TestBroker } from './broker.js';
-import { portTaken } from './probe.js';
+import { portTaken, processAlive } from './probe.js';
 
-const BROKER_LABEL = 'org.bahe-stream.test-broker-port';
+const PORT_LABEL = 'org.bahe-stream.test-broker-port';
+const LAUNCHER_LABEL = 'org.bahe-stream.test-broker-launcher-pid';
+/** Port pairs tried above the default one when it is taken, for runs side by side on one machine. */
+const PORT_PAIRS_TRIED = 20;
 /** KafkaRaftServer logs this once the broker and its controller accept clients. */
 const STARTED_LOG = /Kafka Server started/;
 const STOP_GRACE_MS = 5_000;
@@ -38,45 +42,57 @@ export async function containerUnavailable(image: string): Promise<string | unde
 export interface ContainerBrokerOptions {
   image: string;
   port: number;
+  /** True when the port was set outright: then it is used or refused, never moved. */
+  portFixed: boolean;
   startTimeoutMs: number;
 }
 
-/** Starts the Kafka image on `port` (controller on the next port) and waits until the broker has started. */
+/** Removes broker containers whose launcher no longer runs. */
+async function removeOrphans(
+  dockerode: ContainerRuntimeClient['container']['dockerode'],
+  log: Logger,
+): Promise<void> {
+  const ours = await dockerode.listContainers({ all: true, filters: { label: [LAUNCHER_LABEL] } });
+  for (const info of ours) {
+    const pid = Number(info.Labels[LAUNCHER_LABEL]);
+    if (processAlive(pid)) continue;
+    log.warn({ containerId: info.Id.slice(0, 12) }, 'removing a test broker container left by a killed run');
+    await dockerode.getContainer(info.Id).remove({ force: true, v: true });
+  }
+}
+
+/** The configured port when it and the next one are free, else (unless fixed) the next free pair above it. */
+export async function choosePort(
+  options: Pick<ContainerBrokerOptions, 'port' | 'portFixed'>,
+): Promise<number> {
+  const tries = options.portFixed ? 1 : PORT_PAIRS_TRIED;
+  for (let port = options.port, i = 0; i < tries && port < 65_535; port += 2, i += 1) {
+    if (!(await portTaken(port)) && !(await portTaken(port + 1))) return port;
+  }
+  throw new BaheError(
+    ErrorCode.KAFKA_FAILED,
+    `port ${options.port} on 127.0.0.1 (or the next one, its controller's) is taken` +
+      (options.portFixed ? '' : `, and so are the ${PORT_PAIRS_TRIED - 1} pairs above it`) +
+      '; set BAHE_TEST_KAFKA_PORT to a free port',
+    { context: { port: options.port } },
+  );
+}
+
+/** Starts the Kafka image (controller on the next port) and waits until the broker has started. */
 export async function startContainerBroker(
   options: ContainerBrokerOptions,
   log: Logger,
 ): Promise<TestBroker> {
   const { GenericContainer, Wait, getContainerRuntimeClient } = await testcontainers();
   const client = await getContainerRuntimeClient();
-  const label = String(options.port);
-
-  const dockerode = client.container.dockerode;
-  const leftovers = await dockerode.listContainers({
-    all: true,
-    filters: { label: [`${BROKER_LABEL}=${label}`] },
-  });
-  for (const info of leftovers) {
-    log.warn(
-      { containerId: info.Id.slice(0, 12) },
-      'removing a test broker container left by an earlier run',
-    );
-    await dockerode.getContainer(info.Id).remove({ force: true, v: true });
-  }
-  for (const port of [options.port, options.port + 1]) {
-    if (await portTaken(port)) {
-      throw new BaheError(
-        ErrorCode.KAFKA_FAILED,
-        `port ${port} on 127.0.0.1 is taken, so the container broker cannot listen there; set ` +
-          'BAHE_TEST_KAFKA_PORT to a free port (its controller takes the next one)',
-        { context: { port } },
-      );
-    }
-  }
+  await removeOrphans(client.container.dockerode, log);
+  const port = await choosePort(options);
+  const label = String(port);
 
   const container: GenericContainerType = new GenericContainer(options.image)
     .withNetworkMode('host')
     .withEnvironment({ BAHE_KAFKA_PORT: label })
-    .withLabels({ [BROKER_LABEL]: label })
+    .withLabels({ [PORT_LABEL]: label, [LAUNCHER_LABEL]: String(process.pid) })
     .withWaitStrategy(Wait.forLogMessage(STARTED_LOG))
     .withStartupTimeout(options.startTimeoutMs);
   let started: Awaited<ReturnType<GenericContainerType['start']>>;
@@ -86,13 +102,13 @@ export async function startContainerBroker(
     throw new BaheError(
       ErrorCode.KAFKA_FAILED,
       `the container broker (${options.image}) did not start; see its log with docker logs on the ` +
-        `container labelled ${BROKER_LABEL}=${label}`,
-      { cause: err, context: { image: options.image, port: options.port } },
+        `container labelled ${PORT_LABEL}=${label}`,
+      { cause: err, context: { image: options.image, port } },
     );
   }
 
   return {
-    brokers: `127.0.0.1:${options.port}`,
+    brokers: `127.0.0.1:${port}`,
     kind: `container ${options.image} (${started.getId().slice(0, 12)})`,
     startedHere: true,
     stop: async () => {

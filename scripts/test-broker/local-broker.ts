@@ -11,7 +11,7 @@ import { BaheError, ErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import type { TestBroker } from './broker.js';
-import { brokerAnswers } from './probe.js';
+import { brokerAnswers, processAlive } from './probe.js';
 
 /** Runs scripts/kafka/<script> with the port in its environment; its output goes to our standard error. */
 function runKafkaScript(script: string, args: string[], port: number, timeoutS: number): Promise<number> {
@@ -33,8 +33,7 @@ function startedEarlier(port: number): boolean {
   const stateDir =
     process.env.BAHE_KAFKA_STATE_DIR ?? path.join(process.env.TMPDIR ?? os.tmpdir(), `bahe-kafka-${port}`);
   try {
-    process.kill(Number(readFileSync(path.join(stateDir, 'broker.pid'), 'utf8').trim()), 0);
-    return true;
+    return processAlive(Number(readFileSync(path.join(stateDir, 'broker.pid'), 'utf8').trim()));
   } catch {
     return false;
   }

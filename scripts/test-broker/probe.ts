@@ -35,3 +35,15 @@ export async function portTaken(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+/** True when a process with this pid runs on this machine (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
+  // kill(0) and negative pids would signal whole process groups: no pid names them.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -82,6 +82,24 @@ async function freePortPair(): Promise<number> {
   }
 }
 
+/**
+ * Runs the launcher with `env` over a test that waits once the broker at 127.0.0.1:`port` answered,
+ * then Ctrl-C: the launcher must exit with 130 and leave nothing listening on the port.
+ */
+async function interruptOnceBrokerAnswers(
+  dir: string,
+  port: number,
+  env: Record<string, string>,
+): Promise<void> {
+  const check = path.join(dir, 'broker.test.mjs');
+  await writeFile(check, BROKER_CHECK);
+  const run = launch([check], { ...env, WAIT_FOR_SIGNAL: '1' });
+  await waitForOutput(run, `BROKER-ANSWERED 127.0.0.1:${port}`, 150_000);
+  run.child.kill('SIGINT');
+  assert.equal(await run.exit, 130, run.output());
+  assert.equal(await portTaken(port), false, 'the broker still listens after the run');
+}
+
 test("the exit status is the tests': 0 when they pass, 1 when one fails", async () => {
   const tmp = await tempDir();
   try {
@@ -115,19 +133,12 @@ test('local mode: a broker the launcher started is stopped and its state removed
   const tmp = await tempDir();
   try {
     const port = await freePortPair();
-    const check = path.join(tmp.dir, 'broker.test.mjs');
-    await writeFile(check, BROKER_CHECK);
     const stateDir = path.join(tmp.dir, 'kafka-state');
-    const run = launch([check], {
+    await interruptOnceBrokerAnswers(tmp.dir, port, {
       BAHE_TEST_BROKER: 'local',
       BAHE_KAFKA_PORT: String(port),
       BAHE_KAFKA_STATE_DIR: stateDir,
-      WAIT_FOR_SIGNAL: '1',
     });
-    await waitForOutput(run, `BROKER-ANSWERED 127.0.0.1:${port}`, 150_000);
-    run.child.kill('SIGINT');
-    assert.equal(await run.exit, 130, run.output());
-    assert.equal(await portTaken(port), false, 'the broker still listens');
     assert.equal(existsSync(stateDir), false, 'the broker state folder is still there');
   } finally {
     await tmp.cleanup();
@@ -171,17 +182,10 @@ test('container mode: the broker container is removed after the run, also after 
   const tmp = await tempDir();
   try {
     const port = await freePortPair();
-    const check = path.join(tmp.dir, 'broker.test.mjs');
-    await writeFile(check, BROKER_CHECK);
-    const run = launch([check], {
+    await interruptOnceBrokerAnswers(tmp.dir, port, {
       BAHE_TEST_BROKER: 'container',
       BAHE_TEST_KAFKA_PORT: String(port),
-      WAIT_FOR_SIGNAL: '1',
     });
-    await waitForOutput(run, `BROKER-ANSWERED 127.0.0.1:${port}`, 150_000);
-    run.child.kill('SIGINT');
-    assert.equal(await run.exit, 130, run.output());
-    assert.equal(await portTaken(port), false, 'the container broker still listens');
     const { dockerode } = (await getContainerRuntimeClient()).container;
     const filters = { label: [`org.bahe-stream.test-broker-port=${port}`] };
     assert.deepEqual(
