@@ -1,7 +1,7 @@
 /**
  * `npm test`: provides a Kafka broker for the whole test run, runs `node --test` with
  * BAHE_KAFKA_BROKERS pointing at it, and stops what it started. Arguments go to `node --test`
- * (default: every test under dist/test/); the exit status is the tests'. See README, Testing.
+ * (default: every test under dist/test/); the exit status is the tests'. See README, The tests' Kafka broker.
  *
  * Broker modes (BAHE_TEST_BROKER): BAHE_KAFKA_BROKERS set -> that broker; `container` -> the local
  * Kafka image through testcontainers; `local` -> scripts/kafka's KRaft broker; `none` -> no broker,
@@ -19,9 +19,9 @@ import { TEST_BROKER_OPTION_SPECS } from './test-broker/options.js';
 const SIGNAL_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 const log = createLogger().child({ unit: 'test-broker' });
-const options = parseOptions(TEST_BROKER_OPTION_SPECS, [], process.env).options;
+type TestBrokerOptions = ReturnType<typeof parseOptions<typeof TEST_BROKER_OPTION_SPECS>>['options'];
 
-async function startBroker(): Promise<TestBroker | undefined> {
+async function startBroker(options: TestBrokerOptions): Promise<TestBroker | undefined> {
   const choice = await chooseBroker(options.testBroker, {
     externalBrokers: process.env.BAHE_KAFKA_BROKERS,
     containerUnavailable: () => containerUnavailable(options.kafkaImage),
@@ -93,7 +93,9 @@ async function main(): Promise<number> {
 
   try {
     const startedAt = Date.now();
-    broker = await startBroker();
+    // Checked inside the try, so that a bad setting is reported like any other failure to start.
+    const options = parseOptions(TEST_BROKER_OPTION_SPECS, [], process.env).options;
+    broker = await startBroker(options);
     const brokers = broker?.brokers ?? process.env.BAHE_KAFKA_BROKERS;
     if (broker !== undefined) {
       log.info({ kind: broker.kind, brokers, startMs: Date.now() - startedAt }, 'test broker ready');
