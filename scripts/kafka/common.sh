@@ -85,27 +85,49 @@ group.initial.rebalance.delay.ms=0
 log.retention.hours=24
 log.segment.bytes=67108864
 PROPS
+  # BAHE_KAFKA_LOG=console sends the broker's log to standard output (the container image does, so
+  # `docker logs` and the test launcher's wait strategy see it); the default is a rolling file.
+  local appender
+  if [[ "${BAHE_KAFKA_LOG:-file}" == console ]]; then
+    appender="log4j.appender.out=org.apache.log4j.ConsoleAppender"
+  else
+    appender="log4j.appender.out=org.apache.log4j.RollingFileAppender
+log4j.appender.out.File=$state_dir/broker.log
+log4j.appender.out.MaxFileSize=20MB
+log4j.appender.out.MaxBackupIndex=2"
+  fi
   cat >"$state_dir/log4j.properties" <<PROPS
-log4j.rootLogger=INFO, file
-log4j.appender.file=org.apache.log4j.RollingFileAppender
-log4j.appender.file.File=$state_dir/broker.log
-log4j.appender.file.MaxFileSize=20MB
-log4j.appender.file.MaxBackupIndex=2
-log4j.appender.file.layout=org.apache.log4j.PatternLayout
-log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.rootLogger=INFO, out
+$appender
+log4j.appender.out.layout=org.apache.log4j.PatternLayout
+log4j.appender.out.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.request.logger=WARN
 log4j.logger.state.change.logger=WARN
 PROPS
 }
 
-# Formats the log folder once; a restarted broker keeps its topics.
+# Formats the log folder once; a restarted broker keeps its topics. The cluster id comes from Kafka's
+# own storage tool, so neither this script nor the container image needs anything beyond Java.
 format_storage() {
   [[ -f "$state_dir/data/meta.properties" ]] && return
   local cluster_id
-  # A random UUID in base64url, as Kafka's own tool makes one; redrawn while it starts with '-',
-  # which the storage tool would read as a flag (Kafka's Uuid.randomUuid avoids it the same way).
-  cluster_id="$(node -e "const c=require('node:crypto');let id;do{const b=c.randomBytes(16);b[6]=(b[6]&15)|64;b[8]=(b[8]&63)|128;id=b.toString('base64url')}while(id.startsWith('-'));process.stdout.write(id)")"
-  java -Dlog4j.configuration="file:$state_dir/log4j.properties" -cp "$libs_dir/*" kafka.tools.StorageTool \
-    format --cluster-id "$cluster_id" --config "$state_dir/server.properties" --ignore-formatted >/dev/null ||
-    fail "formatting $state_dir/data failed"
+  # The id is the tool's last line of output; anything logged before it is not part of it.
+  cluster_id="$(kafka_java kafka.tools.StorageTool random-uuid | tail -n 1)" && [[ -n "$cluster_id" ]] ||
+    fail "could not draw a cluster id with kafka.tools.StorageTool"
+  kafka_java kafka.tools.StorageTool format --cluster-id "$cluster_id" --config "$state_dir/server.properties" \
+    --ignore-formatted >/dev/null || fail "formatting $state_dir/data failed"
+}
+
+# Runs a class from the Kafka jars with the broker's log settings.
+kafka_java() {
+  java -Dlog4j.configuration="file:$state_dir/log4j.properties" -cp "$libs_dir/*" "$@"
+}
+
+# The broker's command line, in the array broker_cmd: start.sh runs it in the background, the container
+# image's entrypoint execs it.
+broker_command() {
+  # shellcheck disable=SC2206
+  broker_cmd=(java ${BAHE_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+    -Djava.awt.headless=true -Dlog4j.configuration="file:$state_dir/log4j.properties"
+    -cp "$libs_dir/*" kafka.Kafka "$state_dir/server.properties")
 }

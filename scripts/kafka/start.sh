@@ -35,11 +35,8 @@ format_storage
 
 echo "kafka: starting broker $version on 127.0.0.1:$port (controller :$controller_port, state $state_dir)"
 # setsid: the broker outlives this script and is not hit by signals aimed at the caller's process group.
-# shellcheck disable=SC2086
-setsid java ${BAHE_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-  -Djava.awt.headless=true -Dlog4j.configuration="file:$state_dir/log4j.properties" \
-  -cp "$libs_dir/*" kafka.Kafka "$state_dir/server.properties" \
-  >"$state_dir/broker.out" 2>&1 </dev/null &
+broker_command
+setsid "${broker_cmd[@]}" >"$state_dir/broker.out" 2>&1 </dev/null &
 echo $! >"$pid_file"
 
 if ! node "$here/wait.mjs" "127.0.0.1:$port" "$(cat "$pid_file")" "${BAHE_KAFKA_START_TIMEOUT_S:-90}"; then

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import kafkajs from 'kafkajs';
+import { brokerAnswers } from '../../scripts/test-broker/probe.js';
 import { createKafkaClient, type Kafka } from '../../src/kafka/client.js';
 import { deleteTopics, ensureTopics } from '../../src/kafka/topics.js';
 import { silentLogger } from '../../src/log.js';
@@ -19,24 +19,8 @@ export function testKafka(): Kafka {
 
 /** False when a broker answers within a few seconds, otherwise the reason to skip, for `test(..., { skip })`. */
 export async function kafkaSkip(): Promise<string | false> {
-  const probe = new kafkajs.Kafka({
-    brokers: kafkaBrokers(),
-    clientId: 'bahe-test-probe',
-    connectionTimeout: 1_500,
-    requestTimeout: 3_000,
-    retry: { retries: 1 },
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
-  const admin = probe.admin();
-  try {
-    await admin.connect();
-    await admin.describeCluster();
-    return false;
-  } catch {
-    return `no Kafka broker answers at ${kafkaBrokers().join(',')}; start one with npm run kafka:start (or set BAHE_KAFKA_BROKERS)`;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  if (await brokerAnswers(kafkaBrokers())) return false;
+  return `no Kafka broker answers at ${kafkaBrokers().join(',')}; run npm test (it provides one), or start one with npm run kafka:start (or set BAHE_KAFKA_BROKERS)`;
 }
 
 export interface KafkaFixture {
