@@ -28,15 +28,22 @@ async function main(argv: string[]): Promise<number> {
   return command.main(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`${describeFailure(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * How long a finished command may wait for the event loop to empty before it exits anyway. Every
+ * command closes what it opened, but kafkajs can keep a broker connection it re-opened during an
+ * outage after its client was disconnected, and the Qdrant client keeps idle connections for 10 s.
+ */
+const EXIT_GRACE_MS = 2_000;
+
+function finish(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+}
+
+main(process.argv.slice(2)).then(finish, (error: unknown) => {
+  process.stderr.write(`${describeFailure(error)}\n`);
+  finish(1);
+});
 
 /** One or two lines for a person: the project's errors and the system's (files, permissions) without a stack. */
 function describeFailure(error: unknown): string {

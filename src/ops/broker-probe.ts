@@ -81,7 +81,8 @@ export class BrokerProbe {
       timer = setTimeout(() => resolve('timed out'), timeoutMs);
     });
     this.#generation += 1;
-    const outcome = await Promise.race([this.#checkOnce(this.#generation), timedOut]);
+    const checking = this.#checkOnce(this.#generation);
+    const outcome = await Promise.race([checking, timedOut]);
     clearTimeout(timer);
     if (outcome === 'timed out') {
       this.#record({
@@ -89,10 +90,11 @@ export class BrokerProbe {
         reason: `the broker did not answer within ${timeoutMs} ms`,
         checkedAtMs: Date.now(),
       });
-      // The stuck client is dropped; the next check starts a fresh one.
+      // The next check starts a fresh client. The stuck one is closed once its connection attempt
+      // ends: closed earlier, a connection it makes later would stay open and keep the process alive.
       const stuck = this.#admin;
       this.#admin = undefined;
-      void stuck?.disconnect().catch(() => undefined);
+      void checking.finally(() => stuck?.disconnect().catch(() => undefined));
     }
     return this.#state;
   }

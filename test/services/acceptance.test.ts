@@ -92,7 +92,9 @@ class BaheProcess {
   assertRunning(): void {
     const { exitCode, signalCode } = this.child;
     if (exitCode !== null || signalCode !== null) {
-      throw new Error(`${this.name} exited with ${exitCode ?? signalCode}; its log ends:\n${this.#stderrTail}`);
+      throw new Error(
+        `${this.name} exited with ${exitCode ?? signalCode}; its log ends:\n${this.#stderrTail}`,
+      );
     }
   }
 
