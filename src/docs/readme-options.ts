@@ -11,17 +11,27 @@ import { formatOptionsTable, type OptionSpecs } from '../config/options.js';
 import { KAFKA_OPTION_SPECS } from '../kafka/cli-options.js';
 import { PACKAGE_ROOT } from '../paths.js';
 
-/** The specs without the Kafka connection options, which have their own table. */
-function withoutKafka(specs: OptionSpecs): OptionSpecs {
-  return Object.fromEntries(Object.entries(specs).filter(([key]) => !(key in KAFKA_OPTION_SPECS)));
+/**
+ * The specs without the Kafka connection options, which have their own table, and with defaults
+ * inside the package (the default model) shown relative to it, not as this checkout's path.
+ */
+function forReadme(specs: OptionSpecs): OptionSpecs {
+  const packagePrefix = `${PACKAGE_ROOT}${path.sep}`;
+  return Object.fromEntries(
+    Object.entries(specs)
+      .filter(([key]) => !(key in KAFKA_OPTION_SPECS))
+      .map(([key, spec]) =>
+        typeof spec.default === 'string' && spec.default.startsWith(packagePrefix)
+          ? [key, { ...spec, default: `<package>/${spec.default.slice(packagePrefix.length)}` }]
+          : [key, spec],
+      ),
+  );
 }
 
 /** `kafka` for the connection options, then one table per command, named as the command. */
 export const README_OPTION_TABLES: Record<string, OptionSpecs> = {
   kafka: KAFKA_OPTION_SPECS,
-  ...Object.fromEntries(
-    Object.entries(COMMANDS).map(([name, command]) => [name, withoutKafka(command.specs)]),
-  ),
+  ...Object.fromEntries(Object.entries(COMMANDS).map(([name, command]) => [name, forReadme(command.specs)])),
 };
 
 const BLOCK = /(<!-- options:([a-z-]+) -->\n)[\s\S]*?(<!-- \/options -->)/g;

@@ -2,6 +2,7 @@
 import { LOG_OPTION_SPECS, RUNTIME_OPTION_SPECS } from '../../commands/common.js';
 import type { OptionSpecs, ParsedOptions } from '../../config/options.js';
 import { KAFKA_OPTION_SPECS } from '../../kafka/cli-options.js';
+import { DEFAULT_MODEL_DIR } from '../../paths.js';
 import { STORE_OPTION_SPECS } from '../../store/select.js';
 import { CONSUMER_GROUP_OPTION_SPECS } from '../consumer-options.js';
 import { ENCODER_SERVICE_DEFAULTS as D } from './service-options.js';
@@ -32,7 +33,7 @@ export const ENCODER_OPTION_SPECS = {
     default: 'bahe-encoder',
     description: 'Consumer group shared by every encoder instance.',
   },
-  model: { kind: 'string', default: 'model/default', description: 'Compiled model folder.' },
+  model: { kind: 'string', default: DEFAULT_MODEL_DIR, description: 'Compiled model folder.' },
   ...STORE_OPTION_SPECS,
   encoderBatchSize: {
     kind: 'integer',
