@@ -34,6 +34,8 @@ test('a running trainer serves readiness and the metrics of its steps, loss, run
       fixture.topic('model-updates'),
     ],
     ...['--group-id', fixture.groupId, '--state-dir', path.join(work.dir, 'state'), '--threads', '2'],
+    // Its own store, and no encoder service beside it: missing vectors are encoded here at once.
+    ...['--store', 'embedded', '--store-dir', path.join(work.dir, 'store'), '--store-wait-ms', '0'],
     ...[
       '--checkpoint-every-steps',
       '1',
