@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MachineInfo } from './common.js';
 import type { EncoderSection } from './encoder.js';
-import type { QualitySection } from './quality.js';
+import type { ModelQuality, QualitySection } from './quality.js';
 import type { StreamingSection } from './streaming.js';
 import { lineChart } from './svg.js';
 import type { TrainingCostSection } from './training-cost.js';
@@ -26,6 +26,18 @@ export interface Report {
 const fixed = (value: number | undefined, digits: number) =>
   value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits);
 const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
+
+function qualityTable(model: string, test: string, models: readonly ModelQuality[]): string[] {
+  return [
+    `| ${model} | running AUC | running log-loss | ${test} AUC | ${test} log-loss | training s |`,
+    '|---|---|---|---|---|---|',
+    ...models.map(
+      (m) =>
+        `| ${m.name} | ${fixed(m.running.auc, 4)} | ${fixed(m.running.logLoss, 4)} | ${fixed(m.test.auc, 4)} | ` +
+        `${fixed(m.test.logLoss, 4)} | ${m.seconds > 0 ? fixed(m.seconds, 0) : '-'} |`,
+    ),
+  ];
+}
 
 export async function writeReport(report: Report, dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
@@ -147,12 +159,7 @@ export async function writeReport(report: Report, dir: string): Promise<string> 
       "training. How: the service's trainer (micro-batches of 128, AdamW, manifest learning rates, no warm-up) on",
       `the committed model; ua.test scored with the aggregator graph. Text-only ablation: ${quality.ablation} On: this machine.`,
       '',
-      '| model | running AUC | running log-loss | ua.test AUC | ua.test log-loss | training s |',
-      '|---|---|---|---|---|---|',
-      ...quality.models.map(
-        (model) =>
-          `| ${model.name} | ${fixed(model.running.auc, 4)} | ${fixed(model.running.logLoss, 4)} | ${fixed(model.test.auc, 4)} | ${fixed(model.test.logLoss, 4)} | ${model.seconds > 0 ? fixed(model.seconds, 0) : '-'} |`,
-      ),
+      ...qualityTable('model', 'ua.test', quality.models),
       '',
     );
     if (bahe && nonText) {
@@ -170,15 +177,10 @@ export async function writeReport(report: Report, dir: string): Promise<string> 
       lines.push(
         `Token-level baseline, on a subset because it is slow here: trained on the first ${subset.trainImpressions} ua.base impressions`,
         `(test-then-train from the same initial parameters), scored on ${subset.testImpressions} ua.test ratings evenly spread over`,
-        'ua.test, beside BAHE trained and scored on exactly the same impressions. With this few impressions the AUCs',
-        'differ by their sampling noise (a standard error of about 0.02 here), so this only checks the comparison end to end.',
+        'ua.test, beside BAHE trained and scored on exactly the same impressions. At these sizes an AUC carries',
+        'sampling noise of a few hundredths, so this checks the comparison end to end more than it decides it.',
         '',
-        '| model (subset) | running AUC | running log-loss | ua.test subset AUC | ua.test subset log-loss | training s |',
-        '|---|---|---|---|---|---|',
-        ...subset.models.map(
-          (model) =>
-            `| ${model.name} | ${fixed(model.running.auc, 4)} | ${fixed(model.running.logLoss, 4)} | ${fixed(model.test.auc, 4)} | ${fixed(model.test.logLoss, 4)} | ${model.seconds > 0 ? fixed(model.seconds, 0) : '-'} |`,
-        ),
+        ...qualityTable('model (subset)', 'ua.test subset', subset.models),
         '',
       );
       if (sb && token) {

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import kafkajs from 'kafkajs';
 import { BehaviorIdentityCache } from '../src/behavior/identity-cache.js';
 import { OnnxEncoder } from '../src/encoder/onnx-encoder.js';
 import { EventCodec } from '../src/events/codec.js';
@@ -22,6 +21,7 @@ import { consumerLagWith } from '../src/services/encoder/lag.js';
 import { EncoderService } from '../src/services/encoder/service.js';
 import { parseItems } from '../src/sources/movielens-files.js';
 import { EmbeddedStore } from '../src/store/embedded.js';
+import { kafkaBrokers as brokers, kafkaSkip } from '../test/helpers/kafka.js';
 import { log, quantile, THREADS } from './common.js';
 
 export interface StreamingOptions {
@@ -57,30 +57,6 @@ export interface StreamingSection {
 
 const PARTITIONS = 3;
 const WAIT_MS = 300_000;
-
-function brokers(): string[] {
-  return (process.env.BAHE_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',').map((b) => b.trim());
-}
-
-async function brokerMissing(): Promise<string | undefined> {
-  const admin = new kafkajs.Kafka({
-    brokers: brokers(),
-    clientId: 'bahe-bench-probe',
-    connectionTimeout: 1_500,
-    requestTimeout: 3_000,
-    retry: { retries: 1 },
-    logLevel: kafkajs.logLevel.NOTHING,
-  }).admin();
-  try {
-    await admin.connect();
-    await admin.describeCluster();
-    return undefined;
-  } catch {
-    return `no Kafka broker answered at ${brokers().join(',')}; start one with npm run kafka:start or set BAHE_KAFKA_BROKERS`;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
 
 /** The benchmark's own topics (random suffix), deleted by `cleanup`. */
 async function topicSet(kafka: Kafka, name: string) {
@@ -195,8 +171,9 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
     newEvents: options.newEvents,
     newPerS: Number.NaN,
   };
-  const missing = await brokerMissing();
-  if (missing !== undefined) return { ...base, skipped: missing };
+  // The tests' probe: the same brokers, and the same advice when none answers.
+  const missing = await kafkaSkip();
+  if (missing !== false) return { ...base, skipped: missing };
 
   const itemFile = path.join(SHARED_DATA_DIR, 'movielens-100k', 'u.item');
   const titles = [...parseItems((await readFile(itemFile)).toString('latin1'), itemFile).values()];
