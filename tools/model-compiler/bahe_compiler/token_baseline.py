@@ -24,7 +24,7 @@ from .build import FP16_MIN_ELEMENTS, BuildOptions, _validate, sha256_file
 from .checkpoint import load_checkpoint
 from .checks import CheckFailed, session
 from .encoder import LowerEncoder
-from .export import _export, _replace_empty_permuted, data_input_names, example_data, export_train_step, store_fp16
+from .export import _export, data_input_names, example_data, export_train_step, store_fp16
 from .layers import additive_mask, bert_layer, masked_mean
 
 # Parameters of BAHE's aggregator that have no counterpart at token level: behavior positions and
@@ -60,42 +60,14 @@ def token_logit(p: dict[str, torch.Tensor], states, mask, item, side, shape: Agg
     return head_logit(p, users, item, side, shape)
 
 
-def _token_step(names: list[str], shape: AggregatorShape):
-    count = len(names)
-
-    def loss_and_logit(params, states, mask, item, side, label, weight):
-        logit = token_logit(dict(zip(names, params)), states, mask, item, side, shape)
-        return weighted_bce(logit, label, weight), logit
-
-    def step(*inputs: torch.Tensor):
-        grads, (loss, logit) = torch.func.grad_and_value(loss_and_logit, has_aux=True)(
-            list(inputs[:count]), *inputs[count:]
-        )
-        return (loss, logit, *grads)
-
-    return step, loss_and_logit
-
-
-def export_token_step(names, values, shape: AggregatorShape, batch: int, path: Path) -> None:
-    from torch._decomp import core_aten_decompositions
-    from torch.fx.experimental.proxy_tensor import make_fx
-
-    step, _ = _token_step(names, shape)
-    example = tuple(values) + example_data(shape, batch, torch.Generator().manual_seed(2))
-    gm = make_fx(step, decomposition_table=core_aten_decompositions(), tracing_mode="real")(*example)
-    _replace_empty_permuted(gm)
-    inputs = names + data_input_names() + ["label", "weight"]
-    _export(gm, example, path, inputs, ["loss", "logit"] + [f"grad.{n}" for n in names])
-
-
 def check_token_step(path: Path, names, values, shape: AggregatorShape, batch: int) -> dict:
     """The token-level train step in onnxruntime against torch autograd at perturbed parameters."""
     gen = torch.Generator().manual_seed(7)
     params = [v + 0.05 * torch.randn(v.shape, generator=gen) * (v.abs().mean() + 0.02) for v in values]
     data = example_data(shape, batch, gen)
-    _, loss_and_logit = _token_step(names, shape)
     leaves = [p.clone().requires_grad_(True) for p in params]
-    loss, logit = loss_and_logit(leaves, *data)
+    logit = token_logit(dict(zip(names, leaves)), *data[:4], shape)
+    loss = weighted_bce(logit, data[4], data[5])
     grads = torch.autograd.grad(loss, leaves)
     keys = names + data_input_names() + ["label", "weight"]
     feeds = {k: t.detach().numpy().astype(np.float32) for k, t in zip(keys, params + list(data))}
@@ -158,7 +130,9 @@ def build_bench_graphs(opts: BuildOptions, histories: list[int], tokens_per_beha
             token_values = [values[names.index(n)] for n in token_names]
             token_shape = replace(shape, history=tokens)
             token_file = f"token_train_step.h{history}.onnx"
-            export_token_step(token_names, token_values, token_shape, opts.train_batch_size, work / token_file)
+            export_train_step(
+                token_names, token_values, token_shape, opts.train_batch_size, work / token_file, token_logit
+            )
             if index == 0:
                 # One check on the shortest graph: the longer ones differ only in the traced length.
                 checks["tokenTrainStep"] = check_token_step(
