@@ -127,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
     machine: machineInfo(),
     load: { start: loadStart, end: loadStart },
     elapsedS: 0,
+    failures: [],
     notes: [
       `Sections run: ${[...only].join(', ')}.`,
       options.full
@@ -138,20 +139,32 @@ async function main(argv: string[]): Promise<number> {
       'provider. On a machine with one, the same sections would run with the CUDA provider.',
   };
 
-  if (only.has('encoder')) report.encoder = await runEncoder({ rounds: options.encoderRounds });
-  if (only.has('cost')) {
-    report.trainingCost = graphsMissing
+  // A section that fails is reported as failed; the others still run.
+  const section = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
+    if (!only.has(name)) return undefined;
+    try {
+      return await run();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`${name} failed: ${message}`);
+      report.failures.push(`${name}: ${message}`);
+      return undefined;
+    }
+  };
+  report.encoder = await section('encoder', () => runEncoder({ rounds: options.encoderRounds }));
+  report.trainingCost = await section('cost', async () =>
+    graphsMissing
       ? { skipped: graphsMissing }
-      : await runTrainingCost({ steps: options.costSteps, tokenSteps: options.tokenCostSteps });
-  }
-  if (only.has('quality')) report.quality = await runQuality(quality, graphsMissing);
-  if (only.has('streaming')) {
-    report.streaming = await runStreaming({
+      : runTrainingCost({ steps: options.costSteps, tokenSteps: options.tokenCostSteps }),
+  );
+  report.quality = await section('quality', () => runQuality(quality, graphsMissing));
+  report.streaming = await section('streaming', () =>
+    runStreaming({
       seenEvents: options.streamEvents,
       newEvents: options.newEvents,
       freshnessSeconds: options.freshnessSeconds,
-    });
-  }
+    }),
+  );
 
   report.elapsedS = (performance.now() - started) / 1000;
   report.load.end = Number((os.loadavg()[0] ?? 0).toFixed(2));
@@ -159,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
   const markdown = await writeReport(report, out);
   process.stdout.write(markdown);
   log(`report written to ${path.join(out, 'report.md')}`);
-  return 0;
+  return report.failures.length > 0 ? 1 : 0;
 }
 
 process.exitCode = await main(process.argv.slice(2));

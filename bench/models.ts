@@ -20,8 +20,10 @@ import { type TrainableParameter, Trainer } from '../src/trainer/trainer.js';
 import { benchGraphsDir, THREADS } from './common.js';
 
 export interface BenchGraphs {
+  tokenStates: { file: string };
   tokensPerBehavior: number;
   trainBatchSize: number;
+  /** By behaviors per type. */
   graphs: Record<
     string,
     {
@@ -170,7 +172,7 @@ export class TokenLevelTrainer {
     const shape = { ...batchShapeOf(model.manifest), maxHistoryPerType: graph.tokensPerType };
     const file = path.join(benchGraphsDir(), graph.token.file);
     const trainer = await trainerWith(model, file, graph.token.parameters, shape, behaviors, { arena });
-    const states = await benchSession(path.join(benchGraphsDir(), 'token_states.onnx'), arena);
+    const states = await benchSession(path.join(benchGraphsDir(), graphs.tokenStates.file), arena);
     const room = graphs.tokensPerBehavior - 1;
     const sep = tokenizer.settings.sepId;
     const pieces = new Map(

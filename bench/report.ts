@@ -16,6 +16,8 @@ export interface Report {
   load: { start: number; end: number };
   elapsedS: number;
   notes: string[];
+  /** Sections that failed, with the error. */
+  failures: string[];
   trainingCost?: TrainingCostSection | { skipped: string };
   quality?: QualitySection;
   encoder?: EncoderSection;
@@ -58,6 +60,7 @@ export async function writeReport(report: Report, dir: string): Promise<string> 
     'averages above say how busy it was.',
     '',
     ...report.notes.map((note) => `- ${note}`),
+    ...report.failures.map((failure) => `- **Failed**: ${failure}`),
     '',
   ];
 

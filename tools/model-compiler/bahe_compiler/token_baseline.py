@@ -108,7 +108,6 @@ def build_bench_graphs(opts: BuildOptions, histories: list[int], tokens_per_beha
                 ["input_ids", "attention_mask"], ["states"], dynamic)
         store_fp16(work / "states.fp32.onnx", work / "token_states.onnx", FP16_MIN_ELEMENTS)
         checks["tokenStates"] = _check_states(work / "token_states.onnx", lower)
-        graphs["tokenStates"] = "token_states.onnx"
 
         for index, history in enumerate(histories):
             shape = AggregatorShape(
@@ -158,7 +157,7 @@ def build_bench_graphs(opts: BuildOptions, histories: list[int], tokens_per_beha
             "trainBatchSize": opts.train_batch_size,
             "tokensPerBehavior": tokens_per_behavior,
             "sourceSha256": ckpt.safetensors_sha256,
-            "tokenStatesSha256": sha256_file(opts.out / "token_states.onnx"),
+            "tokenStates": {"file": "token_states.onnx", "sha256": sha256_file(opts.out / "token_states.onnx")},
             "graphs": graphs,
             "checks": checks,
         }
