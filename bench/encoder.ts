@@ -38,7 +38,7 @@ export interface EncoderSection {
 
 const TITLES = 1_000;
 const BATCH_SIZES = [32, 128, 256];
-const MATMUL_SIZE = 1024;
+const MATMUL_SIZE = 2048;
 
 /** Multiply-adds of `layers` BERT layers over one sequence of `tokens` (projections, FFN, attention). */
 function layerFlops(tokens: number, hidden: number, layers: number): number {

@@ -69,7 +69,7 @@ const specs = {
   },
   streamEvents: {
     kind: 'integer',
-    default: 30_000,
+    default: 100_000,
     min: 100,
     description: 'Behavior events in the dedupe and bare-consume runs.',
   },

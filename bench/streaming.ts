@@ -115,11 +115,9 @@ async function serviceRate(
     },
   );
   await service.start();
-  let first = 0;
-  await waitFor(() => {
-    if (first === 0 && service.stats.eventsRouted > 0) first = performance.now();
-    return first > 0;
-  }, 5);
+  // From the moment the member owns partitions, as for the bare consumer: the group join is left out.
+  await waitFor(() => Object.keys(service.assignment).length > 0, 5);
+  const first = performance.now();
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -136,27 +134,29 @@ async function serviceRate(
 }
 
 /**
- * A bare kafkajs consumer (no decoding, no work) over `topic`: messages/s from the start of the first
- * batch to the end of the last, so the group join is left out as it is for the service.
+ * A bare kafkajs consumer (no decoding, no work) over `topic`: messages/s from the moment it joined
+ * its group to the end of the last batch, so the join is left out as it is for the service.
  */
 async function bareRate(kafka: Kafka, topic: string, group: string, events: number): Promise<number> {
   const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  let joined = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = performance.now();
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let seen = 0;
-  let first = 0;
   let last = 0;
   await consumer.run({
     partitionsConsumedConcurrently: PARTITIONS,
     eachBatch: async ({ batch }) => {
-      if (first === 0) first = performance.now();
       seen += batch.messages.length;
       last = performance.now();
     },
   });
   await waitFor(() => seen >= events, 5);
   await consumer.disconnect();
-  return events / ((last - first) / 1000);
+  return events / ((last - joined) / 1000);
 }
 
 export async function runStreaming(options: StreamingOptions): Promise<StreamingSection> {

@@ -100,7 +100,8 @@ export interface TrainingCostSection {
   memoryRatio: number;
   /** Same, on the memory the training steps added to the process (peak - before the first step). */
   stepMemoryRatio: number;
-  /** At the longest history with the arena on (the service's setting): token-level / BAHE peak RSS. */
+  /** At the longest history with the arena on (the service's setting): token-level / BAHE. */
+  arenaTimeRatio: number;
   arenaMemoryRatio: number;
   /** Peak RSS with the arena on minus off, per model at the longest history: what the arena holds beyond need. */
   arenaHeldMiB: { bahe: number; token: number };
@@ -139,6 +140,7 @@ export async function runTrainingCost(options: {
     timeRatio: token.msPerSample / bahe.msPerSample,
     memoryRatio: token.peakRssMiB / bahe.peakRssMiB,
     stepMemoryRatio: (token.peakRssMiB - token.rssBeforeMiB) / (bahe.peakRssMiB - bahe.rssBeforeMiB),
+    arenaTimeRatio: tokenArena.msPerSample / baheArena.msPerSample,
     arenaMemoryRatio: tokenArena.peakRssMiB / baheArena.peakRssMiB,
     arenaHeldMiB: {
       bahe: baheArena.peakRssMiB - bahe.peakRssMiB,
