@@ -29,7 +29,7 @@ const specs = {
     kind: 'boolean',
     default: false,
     description:
-      'Quality on all of ua.base (about 15 minutes per BAHE model here) instead of --quality-impressions.',
+      'Quality on all of ua.base (about 20 minutes per BAHE model on 2 cores) instead of --quality-impressions.',
   },
   qualityImpressions: {
     kind: 'integer',
