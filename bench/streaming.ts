@@ -58,7 +58,7 @@ export interface StreamingSection {
 const PARTITIONS = 3;
 const WAIT_MS = 300_000;
 
-/** The benchmark's own topics (random suffix), deleted by `cleanup`. */
+/** The benchmark's own topics and group id prefix (random suffix), deleted by `cleanup`. */
 async function topicSet(kafka: Kafka, name: string) {
   const prefix = `bench.${randomBytes(4).toString('hex')}.${name}`;
   const topics = {
@@ -73,7 +73,21 @@ async function topicSet(kafka: Kafka, name: string) {
     all.map((topic) => ({ topic, partitions: PARTITIONS, replicationFactor: 1 })),
     logger,
   );
-  return { ...topics, group: `${prefix}.group`, cleanup: () => deleteTopics(kafka, all, logger) };
+  const group = `${prefix}.group`;
+  const cleanup = async () => {
+    await deleteTopics(kafka, all, logger);
+    // Every consumer group the runs made starts with the set's group id.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.listGroups();
+      const ours = groups.map((g) => g.groupId).filter((id) => id.startsWith(group));
+      if (ours.length > 0) await admin.deleteGroups(ours);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  return { ...topics, group, cleanup };
 }
 
 async function produce(producer: OrderedProducer, codec: EventCodec, topic: string, events: BehaviorEvent[]) {
