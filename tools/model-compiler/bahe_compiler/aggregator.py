@@ -98,7 +98,7 @@ def aggregator_logit(
     shape: AggregatorShape,
 ) -> torch.Tensor:
     """history [B,T,N,H], history_mask [B,T,N], item [B,H], side [B,S] -> logit [B]."""
-    types, length, hidden = shape.types, shape.history, shape.hidden
+    length, hidden = shape.history, shape.hidden
     x = history + p["upper.position"][None, None] + p["upper.type"][None, :, None]
     x = F.layer_norm(x, (hidden,), p["upper.input_norm.weight"], p["upper.input_norm.bias"], shape.eps)
 
@@ -110,8 +110,15 @@ def aggregator_logit(
         prefix = f"upper.{i}."
         layer = {k[len(prefix):]: v for k, v in p.items() if k.startswith(prefix)}
         x = bert_layer(x, bias, layer, shape.heads, shape.eps)
-    users = masked_mean(x, mask, 1, 1.0).reshape(-1, types, hidden)
+    users = masked_mean(x, mask, 1, 1.0).reshape(-1, shape.types, hidden)
+    return head_logit(p, users, item, side, shape)
 
+
+def head_logit(
+    p: dict[str, torch.Tensor], users: torch.Tensor, item: torch.Tensor, side: torch.Tensor, shape: AggregatorShape
+) -> torch.Tensor:
+    """The CTR head: users [B,T,H] (one representation per behavior type), item [B,H], side [B,S] -> logit [B]."""
+    types, hidden = shape.types, shape.hidden
     user_proj = F.linear(users, p["head.user_proj.weight"], p["head.user_proj.bias"])
     item_proj = F.linear(item, p["head.item_proj.weight"], p["head.item_proj.bias"])
     interactions = (user_proj * item_proj.unsqueeze(1)).sum(-1) * (1.0 / math.sqrt(shape.projection))

@@ -108,12 +108,16 @@ def example_data(shape: AggregatorShape, batch: int, gen: torch.Generator) -> tu
     return history, mask, item, side, label, weight
 
 
-def train_step_function(names: list[str], shape: AggregatorShape):
-    """(*params, history, history_mask, item, side, label, weight) -> (loss, logit, *grads)."""
+def train_step_function(names: list[str], shape: AggregatorShape, logit_fn=aggregator_logit):
+    """(*params, history, history_mask, item, side, label, weight) -> (loss, logit, *grads).
+
+    `logit_fn(params, history, history_mask, item, side, shape)` is the forward pass: BAHE's aggregator
+    by default, the benchmark's token-level model otherwise.
+    """
     count = len(names)
 
     def loss_and_logit(params: list[torch.Tensor], history, history_mask, item, side, label, weight):
-        logit = aggregator_logit(dict(zip(names, params)), history, history_mask, item, side, shape)
+        logit = logit_fn(dict(zip(names, params)), history, history_mask, item, side, shape)
         return weighted_bce(logit, label, weight), logit
 
     def step(*inputs: torch.Tensor):
@@ -142,9 +146,12 @@ def _replace_empty_permuted(gm: torch.fx.GraphModule) -> None:
     gm.recompile()
 
 
-def export_train_step(names: list[str], values: list[torch.Tensor], shape: AggregatorShape, batch: int, path: Path) -> None:
+def export_train_step(
+    names: list[str], values: list[torch.Tensor], shape: AggregatorShape, batch: int, path: Path,
+    logit_fn=aggregator_logit,
+) -> None:
     """train_step.onnx with a static batch: forward, weighted BCE and the gradient of every parameter."""
-    step = train_step_function(names, shape)
+    step = train_step_function(names, shape, logit_fn)
     example = tuple(values) + example_data(shape, batch, torch.Generator().manual_seed(2))
     gm = make_fx(step, decomposition_table=core_aten_decompositions(), tracing_mode="real")(*example)
     _replace_empty_permuted(gm)
