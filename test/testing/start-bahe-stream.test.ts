@@ -11,17 +11,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isBaheError } from '../../src/errors.js';
-import { EmbeddedStore } from '../../src/store/embedded.js';
 import {
-  BAHE_TESTING_LABEL,
   baheStreamSkipReason,
   type StartBaheStreamOptions,
   startBaheStream,
 } from '../../src/testing/index.js';
 import { datasetDir, repoRoot, tempDir } from '../helpers/data.js';
 import { kafkaBrokers, kafkaFixture, kafkaSkip } from '../helpers/kafka.js';
-import { defaultModel } from '../helpers/model.js';
-import { movieLensBehaviorIds, produceMovieLens, waitFor } from '../helpers/services.js';
+import { movieLensBehaviorIds, openStoreReader, produceMovieLens, waitFor } from '../helpers/services.js';
 
 // The reaper image cannot be pulled where no registry answers; each test removes its own container.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
@@ -83,6 +80,7 @@ test('startBaheStream starts the encoder image wired to the broker and a store f
     await dir.cleanup();
   });
   const storeDir = path.join(dir.dir, 'store');
+  const run = `run-${randomBytes(4).toString('hex')}`;
 
   const bahe = await startBaheStream({
     command: 'encoder',
@@ -96,6 +94,7 @@ test('startBaheStream starts the encoder image wired to the broker and a store f
       BAHE_GROUP_ID: fixture.groupId,
       BAHE_THREADS: '1',
     },
+    labels: { 'org.bahe-stream.test-run': run },
     startupTimeoutMs: WAIT_MS,
   });
   t.after(() => bahe.stop());
@@ -104,14 +103,7 @@ test('startBaheStream starts the encoder image wired to the broker and a store f
   assert.equal(readyz.status, 200, await readyz.text());
 
   await produceMovieLens(fixture, movielens.dir, EVENTS);
-  const model = await defaultModel();
-  const reader = new EmbeddedStore({
-    dir: storeDir,
-    encoderVersion: model.manifest.encoderVersion,
-    dimension: model.manifest.hiddenSize,
-    readOnly: true,
-  });
-  await reader.open();
+  const reader = await openStoreReader(storeDir);
   try {
     const expected = [...(await movieLensBehaviorIds(movielens.dir, EVENTS))];
     await waitFor(
@@ -127,12 +119,7 @@ test('startBaheStream starts the encoder image wired to the broker and a store f
   const { exitCode } = await bahe.stop();
   assert.equal(exitCode, 0, `the encoder stopped cleanly; its log ends:\n${bahe.logs().slice(-3000)}`);
   assert.match(bahe.logs(), /"msg":"ops server stopped"/);
-  assert.deepEqual(
-    await containersLabelled(`${BAHE_TESTING_LABEL}=encoder`).then((ids) =>
-      ids.filter((id) => id === bahe.container.getId()),
-    ),
-    [],
-  );
+  assert.deepEqual(await containersLabelled(`org.bahe-stream.test-run=${run}`), [], 'stop removed it');
 });
 
 test('startBaheStream fails with BAHE_CONTAINER_FAILED and the service log when the service exits before it is ready, and leaves no container behind', {
