@@ -38,6 +38,8 @@ export const ErrorCode = {
   REQUEST_INVALID: 'BAHE_REQUEST_INVALID',
   /** The scorer has no model version to serve yet. */
   MODEL_UNAVAILABLE: 'BAHE_MODEL_UNAVAILABLE',
+  /** A service container (bahe-stream/testing) did not start or become ready. */
+  CONTAINER_FAILED: 'BAHE_CONTAINER_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

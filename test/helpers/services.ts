@@ -9,7 +9,9 @@ import { type ProduceSummary, runProduce } from '../../src/produce/run.js';
 import type { KafkaSourcePosition } from '../../src/services/trainer/ledger.js';
 import { OffsetRanges } from '../../src/services/trainer/offset-ranges.js';
 import { openMovieLens100k } from '../../src/sources/movielens.js';
+import { EmbeddedStore } from '../../src/store/embedded.js';
 import { type KafkaFixture, kafkaBrokers } from './kafka.js';
+import { defaultModel } from './model.js';
 
 /** Produces the first `events` MovieLens events into the fixture's behavior and impression topics. */
 export async function produceMovieLens(
@@ -37,6 +39,19 @@ export async function movieLensBehaviorIds(dataDir: string, events: number): Pro
     else for (const ref of resolveImpression(item.event, identities).refs) ids.add(ref.id);
   }
   return ids;
+}
+
+/** The embedded store folder a service writes, opened read-only for the default model's encoder version. */
+export async function openStoreReader(storeDir: string): Promise<EmbeddedStore> {
+  const model = await defaultModel();
+  const reader = new EmbeddedStore({
+    dir: storeDir,
+    encoderVersion: model.manifest.encoderVersion,
+    dimension: model.manifest.hiddenSize,
+    readOnly: true,
+  });
+  await reader.open();
+  return reader;
 }
 
 /** Polls `check` until it holds; fails naming `what` after `timeoutMs`. */

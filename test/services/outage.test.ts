@@ -16,11 +16,9 @@ import { silentLogger } from '../../src/log.js';
 import { PRODUCE_OPTION_SPECS } from '../../src/produce/options.js';
 import { runProduce } from '../../src/produce/run.js';
 import type { EncoderServiceStats } from '../../src/services/encoder/service.js';
-import { EmbeddedStore } from '../../src/store/embedded.js';
 import { datasetDir, repoRoot, tempDir } from '../helpers/data.js';
-import { defaultModel } from '../helpers/model.js';
 import { freePort } from '../helpers/net.js';
-import { movieLensBehaviorIds, waitFor } from '../helpers/services.js';
+import { movieLensBehaviorIds, openStoreReader, waitFor } from '../helpers/services.js';
 
 const run = promisify(execFile);
 const movielens = datasetDir('movielens-100k');
@@ -120,14 +118,7 @@ test('an encoder service stays up through a broker outage, is not ready while it
         appendFileSync(process.env.BAHE_TEST_ENCODER_LOG, chunk);
     });
     await waitFor('the encoder is ready', async () => (await readiness(opsPort)).status === 200, WAIT_MS);
-    const model = await defaultModel();
-    const reader = new EmbeddedStore({
-      dir: storeDir,
-      encoderVersion: model.manifest.encoderVersion,
-      dimension: model.manifest.hiddenSize,
-      readOnly: true,
-    });
-    await reader.open();
+    const reader = await openStoreReader(storeDir);
     try {
       const first = await movieLensBehaviorIds(movielens.dir, FIRST);
       await waitFor(
