@@ -104,6 +104,30 @@ async function ensureTopicsOnce(
   }
 }
 
+/**
+ * Fails with a message that says what to do when one of the topics to be read does not exist: the
+ * brokers here create no topic on demand, and subscribing to a missing one fails with a broker error
+ * ("does not host this topic-partition") that reads like an outage.
+ */
+export async function requireTopics(kafka: Kafka, topics: readonly string[], what: string): Promise<void> {
+  const admin = kafka.admin();
+  await withKafkaErrors('connecting the admin client', {}, () => admin.connect());
+  try {
+    const existing = new Set(await withKafkaErrors('listing topics', {}, () => admin.listTopics()));
+    const missing = topics.filter((topic) => !existing.has(topic));
+    if (missing.length === 0) return;
+    throw new BaheError(
+      ErrorCode.KAFKA_FAILED,
+      `${what}${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} ` +
+        'not exist on the brokers; create them (bahe produce creates the event topics, bahe trainer the ' +
+        'model-update topic) or check the topic flags, then start again',
+      { retryable: true, context: { topic: missing.join(',') } },
+    );
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 /** Deletes the topics that exist among `topics`; absent ones are ignored. */
 export async function deleteTopics(kafka: Kafka, topics: readonly string[], logger: Logger): Promise<void> {
   const admin = kafka.admin();

@@ -7,6 +7,7 @@ import type { Consumer } from 'kafkajs';
 import { EventCodec } from '../events/codec.js';
 import type { Kafka } from '../kafka/client.js';
 import { withKafkaErrors } from '../kafka/errors.js';
+import { requireTopics } from '../kafka/topics.js';
 import type { Logger } from '../log.js';
 import { checkpointFiles } from '../trainer/checkpoint.js';
 import type { ModelVersions } from './model-versions.js';
@@ -104,6 +105,7 @@ export class ModelUpdateConsumer implements UpdateSource {
       allowAutoTopicCreation: false,
     });
     this.#consumer = consumer;
+    await requireTopics(this.#kafka, [topic], 'model-update topic');
     await withKafkaErrors('connecting the model-update consumer', { topic }, () => consumer.connect());
     await withKafkaErrors('subscribing', { topic }, () =>
       consumer.subscribe({ topics: [topic], fromBeginning: true }),

@@ -12,7 +12,7 @@ import type { Kafka } from '../../kafka/client.js';
 import { DeadLetterWriter } from '../../kafka/dead-letter.js';
 import { withKafkaErrors } from '../../kafka/errors.js';
 import { OrderedProducer } from '../../kafka/producer.js';
-import { deadLetterTopicOf, ensureTopics } from '../../kafka/topics.js';
+import { deadLetterTopicOf, ensureTopics, requireTopics } from '../../kafka/topics.js';
 import type { Logger } from '../../log.js';
 import { BehaviorVectors, type EncodeTexts } from '../../pipeline/behavior-vectors.js';
 import type { BehaviorStore } from '../../store/types.js';
@@ -172,6 +172,7 @@ export class EncoderService {
 
     const topics = [options.behaviorTopic, options.impressionTopic, options.refsTopic];
     await withKafkaErrors('connecting the consumer', { groupId: options.groupId }, () => consumer.connect());
+    await requireTopics(this.#deps.kafka, [options.behaviorTopic, options.impressionTopic], 'source topic');
     await withKafkaErrors('subscribing', { topic: topics.join(',') }, () =>
       consumer.subscribe({ topics, fromBeginning: options.fromBeginning }),
     );

@@ -23,7 +23,7 @@ import type { Kafka } from '../../kafka/client.js';
 import { DeadLetterWriter } from '../../kafka/dead-letter.js';
 import { withKafkaErrors } from '../../kafka/errors.js';
 import { OrderedProducer } from '../../kafka/producer.js';
-import { ensureTopics } from '../../kafka/topics.js';
+import { ensureTopics, requireTopics } from '../../kafka/topics.js';
 import type { Logger } from '../../log.js';
 import { type BehaviorRef, BehaviorVectors, type EncodeTexts } from '../../pipeline/behavior-vectors.js';
 import { resolveImpression } from '../../pipeline/impressions.js';
@@ -223,6 +223,7 @@ export class TrainerService {
     });
 
     await withKafkaErrors('connecting the consumer', { groupId: options.groupId }, () => consumer.connect());
+    await requireTopics(this.#deps.kafka, [topic], 'impression topic');
     await withKafkaErrors('subscribing', { topic }, () =>
       consumer.subscribe({ topics: [topic], fromBeginning: true }),
     );
