@@ -16,13 +16,17 @@ export interface LagTarget {
   topics: readonly string[];
 }
 
+/** The shortest time a check is given by default. */
+const MIN_CHECK_TIMEOUT_MS = 10_000;
+
 export interface BrokerProbeOptions {
   /** Time between the end of one check and the start of the next. */
   intervalMs: number;
   /**
    * How long one check may take before the broker counts as unreachable: kafkajs retries a lost
    * connection with its own growing backoff, so a check against a broker that is gone may not end
-   * for minutes. Twice the interval by default.
+   * for minutes. Twice the interval by default, and at least 10 s: a busy machine can take a
+   * while to answer even when the broker is there.
    */
   timeoutMs?: number;
   lag: readonly LagTarget[];
@@ -75,7 +79,7 @@ export class BrokerProbe {
 
   /** One check; never throws: a failure, or no answer within the timeout, is recorded as the state. */
   async check(): Promise<BrokerState> {
-    const timeoutMs = this.#options.timeoutMs ?? 2 * this.#options.intervalMs;
+    const timeoutMs = this.#options.timeoutMs ?? Math.max(2 * this.#options.intervalMs, MIN_CHECK_TIMEOUT_MS);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timed out'>((resolve) => {
       timer = setTimeout(() => resolve('timed out'), timeoutMs);
