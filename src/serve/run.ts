@@ -2,6 +2,7 @@
  * `bahe serve` as functions: open the model, the store and the graphs, serve `POST /predict` next to
  * the ops endpoints, and follow new model versions until stopped.
  */
+import { existsSync } from 'node:fs';
 import { runtimeSessionOptions } from '../commands/common.js';
 import { OnnxEncoder } from '../encoder/onnx-encoder.js';
 import { openSession } from '../encoder/ort-session.js';
@@ -110,6 +111,13 @@ async function startSources(
   ops: ServiceOps,
   logger: Logger,
 ): Promise<UpdateSource[]> {
+  if (!existsSync(options.checkpointDir)) {
+    logger.warn(
+      { checkpointDir: options.checkpointDir },
+      'the checkpoint folder does not exist (yet): no model version can load until the trainer writes ' +
+        'there; check --checkpoint-dir',
+    );
+  }
   if (options.modelUpdates === 'folder') {
     const watch = new CheckpointFolderWatch(options.checkpointDir, versions, options.watchIntervalMs, logger);
     await watch.start();

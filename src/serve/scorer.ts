@@ -53,7 +53,12 @@ export class Scorer {
     }
 
     const nowMs = Date.now();
-    const history = request.history.map(({ type, text, field }) => this.#identify(type, text, field, nowMs));
+    // Every text is checked, but only those the model reads (the latest of each type) are encoded
+    // and stored: older ones would cost encoder time and store space for nothing.
+    const history = latestPerType(
+      request.history.map(({ type, text, field }) => this.#identify(type, text, field, nowMs)),
+      this.#deps.shape.maxHistoryPerType,
+    );
     const items = request.candidates.map((c, index) =>
       this.#identify(ITEM_BEHAVIOR_TYPE, c.text, `candidates[${index}].text`, nowMs),
     );
@@ -108,4 +113,18 @@ export class Scorer {
       throw error;
     }
   }
+}
+
+/** The last `depth` references of each behavior type, in their original (oldest first) order. */
+export function latestPerType(history: readonly BehaviorRef[], depth: number): BehaviorRef[] {
+  const kept: BehaviorRef[] = [];
+  const counts = new Map<string, number>();
+  for (let index = history.length - 1; index >= 0; index -= 1) {
+    const ref = history[index] as BehaviorRef;
+    const count = counts.get(ref.type) ?? 0;
+    if (count >= depth) continue;
+    counts.set(ref.type, count + 1);
+    kept.push(ref);
+  }
+  return kept.reverse();
 }
