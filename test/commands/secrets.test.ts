@@ -40,7 +40,10 @@ for (const command of ['serve', 'trainer']) {
             '--checkpoint-dir',
             path.join(work.dir, 'checkpoints'),
           ]
-        : ['--state-dir', path.join(work.dir, 'state'), '--no-create-topics'];
+        : [
+            ...['--state-dir', path.join(work.dir, 'state'), '--no-create-topics'],
+            ...['--store', 'embedded', '--store-dir', path.join(work.dir, 'store')],
+          ];
     try {
       const { code, stderr } = await runCli(
         [
@@ -60,3 +63,25 @@ for (const command of ['serve', 'trainer']) {
     }
   });
 }
+
+test('bahe run: a Qdrant API key passed by flag appears in no log line, even at trace level', async () => {
+  const secret = `key-${randomBytes(12).toString('hex')}`;
+  const work = await tempDir('bahe-secrets-');
+  const url = `http://127.0.0.1:${await closedPort()}`;
+  try {
+    const { code, stderr } = await runCli(
+      [
+        'run',
+        ...['--store', 'qdrant', '--qdrant-url', url, '--qdrant-api-key', secret, '--qdrant-retries', '1'],
+        ...['--state-dir', path.join(work.dir, 'state'), '--max-impressions', '10'],
+        ...['--log-level', 'trace', '--log-format', 'json'],
+      ],
+      90_000,
+    );
+    assert.equal(code, 1, stderr.slice(-2_000));
+    assert.ok(stderr.includes(url), 'the run reached the Qdrant connection (its url is named)');
+    assert.ok(!stderr.includes(secret), 'the API key is not in the log');
+  } finally {
+    await work.cleanup();
+  }
+});
