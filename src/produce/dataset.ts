@@ -15,7 +15,7 @@ export type DatasetEvent =
 export interface Dataset {
   name: 'movielens' | 'mind';
   dir: string | undefined;
-  /** Events the replay will read (after `maxEvents`). */
+  /** Events the replay will produce (after `skipEvents` and `maxEvents`). */
   total: number;
   events: AsyncIterable<DatasetEvent>;
   /** MIND only: what the reader left out for want of titles. */
@@ -26,13 +26,16 @@ export interface DatasetOptions {
   dataset: 'movielens' | 'mind';
   data?: string | undefined;
   cacheDir: string;
-  /** 0 for all. */
+  /** Events of the stream left out before the replay starts. */
+  skipEvents: number;
+  /** Events produced after the skipped ones; 0 for all. */
   maxEvents: number;
   maxHistory: number;
   logger: Logger;
 }
 
 export async function openDataset(options: DatasetOptions): Promise<Dataset> {
+  const skip = options.skipEvents;
   const limit = options.maxEvents === 0 ? Number.POSITIVE_INFINITY : options.maxEvents;
   if (options.dataset === 'movielens') {
     const shared = path.join(SHARED_DATA_DIR, 'movielens-100k');
@@ -41,10 +44,15 @@ export async function openDataset(options: DatasetOptions): Promise<Dataset> {
       ...(dir === undefined ? {} : { dir }),
       cacheDir: options.cacheDir,
       // Each rating gives two events, so this reads no more ratings than the limit needs.
-      ...(limit === Number.POSITIVE_INFINITY ? {} : { maxImpressions: Math.ceil(limit / 2) }),
+      ...(limit === Number.POSITIVE_INFINITY ? {} : { maxImpressions: Math.ceil((skip + limit) / 2) }),
       logger: options.logger,
     });
-    return { name: 'movielens', dir, total: Math.min(stream.total, limit), events: take(stream, limit) };
+    return {
+      name: 'movielens',
+      dir,
+      total: remaining(stream.total, skip, limit),
+      events: take(stream, skip, limit),
+    };
   }
 
   const shared = path.join(SHARED_DATA_DIR, 'mind-small-sample');
@@ -60,15 +68,27 @@ export async function openDataset(options: DatasetOptions): Promise<Dataset> {
   return {
     name: 'mind',
     dir,
-    total: Math.min(stream.total, limit),
-    events: take(stream, limit),
+    total: remaining(stream.total, skip, limit),
+    events: take(stream, skip, limit),
     mindCounts: { ...stream.counts },
   };
 }
 
-async function* take(source: AsyncIterable<DatasetEvent>, limit: number): AsyncGenerator<DatasetEvent> {
+function remaining(total: number, skip: number, limit: number): number {
+  return Math.min(Math.max(total - skip, 0), limit);
+}
+
+/** The events of `source` after the first `skip`, at most `limit` of them. */
+async function* take(
+  source: AsyncIterable<DatasetEvent>,
+  skip: number,
+  limit: number,
+): AsyncGenerator<DatasetEvent> {
+  if (limit <= 0) return;
+  let index = 0;
   let count = 0;
   for await (const item of source) {
+    if (index++ < skip) continue;
     yield item;
     if (++count >= limit) return;
   }

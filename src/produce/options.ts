@@ -51,11 +51,18 @@ export const PRODUCE_OPTION_SPECS = {
     default: 1,
     description: 'Replicas of a created topic (1 for a single broker; 3 is usual in production).',
   },
+  skipEvents: {
+    kind: 'integer',
+    min: 0,
+    default: 0,
+    description:
+      'Events of the stream to leave out before producing: the events acknowledged by an earlier replay that stopped, to resume it.',
+  },
   maxEvents: {
     kind: 'integer',
     min: 0,
     default: 0,
-    description: 'Events to produce from the start of the stream (0: all).',
+    description: 'Events to produce, counted after --skip-events (0: all).',
   },
   ratePerS: {
     kind: 'number',

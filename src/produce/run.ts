@@ -34,6 +34,7 @@ export async function runProduce(
     dataset: options.dataset as 'movielens' | 'mind',
     data: options.data,
     cacheDir: options.cacheDir,
+    skipEvents: options.skipEvents,
     maxEvents: options.maxEvents,
     maxHistory: options.maxHistory,
     logger,

@@ -11,8 +11,9 @@ export function kafkaBrokers(): string[] {
 
 /** A client for the test brokers with short timeouts, so a missing broker fails fast. */
 export function testKafka(): Kafka {
+  // Five retries (about 9 s of backoff) outlast a new topic's leader election on a busy machine.
   return createKafkaClient(
-    { brokers: kafkaBrokers(), clientId: 'bahe-test', retries: 2, connectionTimeoutMs: 2_000 },
+    { brokers: kafkaBrokers(), clientId: 'bahe-test', retries: 5, connectionTimeoutMs: 2_000 },
     silentLogger(),
   );
 }

@@ -347,14 +347,24 @@ function corruptMessages(codec: EventCodec): { behaviors: Buffer[]; impressions:
 }
 
 /** MovieLens events at `ratePerS`, with the corrupt messages sent while the good ones are still flowing. */
-async function produceWithCorruption(setup: Setup, ratePerS: number): Promise<void> {
+/**
+ * Produces MovieLens events `skip` to `skip + events` at `ratePerS` (`bahe produce`), with the corrupt
+ * messages sent halfway through.
+ */
+async function produceWithCorruption(
+  setup: Setup,
+  ratePerS: number,
+  { events = EVENTS, skip = 0 }: { events?: number; skip?: number } = {},
+): Promise<void> {
   const { fixture } = setup;
-  const producing = produceMovieLens(fixture, movielens.dir, EVENTS, ['--rate-per-s', String(ratePerS)]);
+  const producing = produceMovieLens(fixture, movielens.dir, events, [
+    ...['--rate-per-s', String(ratePerS), '--skip-events', String(skip)],
+  ]);
   const corrupt = corruptMessages(new EventCodec());
   const producer = new OrderedProducer(fixture.kafka, silentLogger());
   await producer.connect();
   try {
-    await new Promise((resolve) => setTimeout(resolve, (500 * EVENTS) / ratePerS));
+    await new Promise((resolve) => setTimeout(resolve, (500 * events) / ratePerS));
     const keyed = (values: Buffer[]) => values.map((value, i) => ({ key: `corrupt-${i % 9}`, value }));
     await producer.send(fixture.topic('behaviors'), keyed(corrupt.behaviors));
     await producer.send(fixture.topic('impressions'), keyed(corrupt.impressions));
@@ -490,20 +500,32 @@ test('the encoders and the trainer killed with SIGKILL mid-stream and restarted 
   const setup = await setUp();
   try {
     const expected = await movieLensBehaviorIds(movielens.dir, EVENTS);
+    // The first part holds whole micro-batches only, so that the pause after it closes no partial one.
+    const firstPart = 2 * 3 * BATCH;
+    const firstPartIds = await movieLensBehaviorIds(movielens.dir, firstPart);
     const encoderA = startEncoder(setup, 'encoder-a');
     const encoderB = startEncoder(setup, 'encoder-b');
     const trainer = startTrainer(setup);
     await waitUntilJoined(setup, [encoderA, encoderB], trainer);
-    const producing = produceWithCorruption(setup, 150);
 
     const reader = await openReader(setup);
     try {
-      // Events arrive for several seconds more, so both services are killed with work still coming.
+      // The kill comes at a moment set by the services' progress, not by the clock: after the
+      // trainer's first checkpoint, and once the encoders store behaviors that only the second part
+      // of the stream mentions, with most of that part still to come.
+      await produceMovieLens(setup.fixture, movielens.dir, firstPart, ['--rate-per-s', '150']);
       await waitFor(
         'the trainer has checkpointed its first step',
         async () => ((await latestPosition(setup))?.checkpoint.step ?? 0) >= 1,
         WAIT_MS,
         50,
+      );
+      const producing = produceWithCorruption(setup, 150, { events: EVENTS - firstPart, skip: firstPart });
+      await waitFor(
+        'the encoders store behaviors of the second part',
+        async () => (await reader.count()) > firstPartIds.size,
+        WAIT_MS,
+        20,
       );
       await Promise.all([encoderA, encoderB, trainer].map((process) => process.kill()));
       const storedAtKill = await reader.count();
