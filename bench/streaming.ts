@@ -40,8 +40,12 @@ export interface StreamingSection {
   uniqueSeenBehaviors: number;
   /** Behavior events/s, first event handled to group lag 0. */
   dedupePerS: number;
+  /** A kafkajs loop that does nothing with the events. */
   barePerS: number;
   dedupeRatio: number;
+  /** A kafkajs loop that decodes each event and derives its behavior id, the least any reader does. */
+  decodePerS: number;
+  dedupeOfDecode: number;
   newEvents: number;
   newPerS: number;
   freshness?: {
@@ -59,23 +63,38 @@ const PARTITIONS = 3;
 const WAIT_MS = 300_000;
 
 /** The benchmark's own topics and group id prefix (random suffix), deleted by `cleanup`. */
+/**
+ * The topics of one benchmark run: source topics shared by the groups that read them, and an internal
+ * topic of each group's own (two groups over one internal topic would each read the other's
+ * references).
+ */
 async function topicSet(kafka: Kafka, name: string) {
   const prefix = `bench.${randomBytes(4).toString('hex')}.${name}`;
-  const topics = {
+  const sources = {
     behaviors: `${prefix}.behaviors`,
     impressions: `${prefix}.impressions`,
-    refs: `${prefix}.refs`,
   };
-  const all = Object.values(topics).flatMap((topic) => [topic, deadLetterTopicOf(topic)]);
   const logger = silentLogger();
-  await ensureTopics(
-    kafka,
-    all.map((topic) => ({ topic, partitions: PARTITIONS, replicationFactor: 1 })),
-    logger,
-  );
+  const created: string[] = [];
+  const create = async (topics: string[]) => {
+    const all = topics.flatMap((topic) => [topic, deadLetterTopicOf(topic)]);
+    await ensureTopics(
+      kafka,
+      all.map((topic) => ({ topic, partitions: PARTITIONS, replicationFactor: 1 })),
+      logger,
+    );
+    created.push(...all);
+  };
+  await create(Object.values(sources));
   const group = `${prefix}.group`;
+  /** The consumer group and internal topic of one run over these sources. */
+  const run = async (runName: string) => {
+    const refs = `${prefix}.${runName}.refs`;
+    await create([refs]);
+    return { group: `${group}.${runName}`, refs };
+  };
   const cleanup = async () => {
-    await deleteTopics(kafka, all, logger);
+    await deleteTopics(kafka, created, logger);
     // Every consumer group the runs made starts with the set's group id.
     const admin = kafka.admin();
     await admin.connect();
@@ -87,7 +106,7 @@ async function topicSet(kafka: Kafka, name: string) {
       await admin.disconnect();
     }
   };
-  return { ...topics, group, cleanup };
+  return { ...sources, group, run, cleanup };
 }
 
 async function produce(producer: OrderedProducer, codec: EventCodec, topic: string, events: BehaviorEvent[]) {
@@ -114,15 +133,16 @@ async function serviceRate(
   store: EmbeddedStore,
   encoder: OnnxEncoder,
   topics: Awaited<ReturnType<typeof topicSet>>,
-  group: string,
+  runName: string,
   events: number,
 ): Promise<number> {
+  const { group, refs } = await topics.run(runName);
   const service = new EncoderService(
     { kafka, store, encode: (texts) => encoder.encode(texts), logger: silentLogger() },
     {
       behaviorTopic: topics.behaviors,
       impressionTopic: topics.impressions,
-      refsTopic: topics.refs,
+      refsTopic: refs,
       groupId: group,
       refsPartitions: PARTITIONS,
       createTopics: false,
@@ -136,7 +156,7 @@ async function serviceRate(
   await admin.connect();
   try {
     await waitFor(async () => {
-      const lag = await consumerLagWith(admin, group, [topics.behaviors, topics.impressions, topics.refs]);
+      const lag = await consumerLagWith(admin, group, [topics.behaviors, topics.impressions, refs]);
       return [...lag.values()].every((behind) => behind === 0);
     }, 20);
   } finally {
@@ -148,10 +168,17 @@ async function serviceRate(
 }
 
 /**
- * A bare kafkajs consumer (no decoding, no work) over `topic`: messages/s from the moment it joined
- * its group to the end of the last batch, so the join is left out as it is for the service.
+ * A kafkajs consumer over `topic` that does `work` for each message (nothing, for the bare loop):
+ * messages/s from the moment it joined its group to the end of the last batch, so the join is left
+ * out as it is for the service.
  */
-async function bareRate(kafka: Kafka, topic: string, group: string, events: number): Promise<number> {
+async function loopRate(
+  kafka: Kafka,
+  topic: string,
+  group: string,
+  events: number,
+  work: (value: Buffer) => void = () => undefined,
+): Promise<number> {
   const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   let joined = 0;
   consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -164,6 +191,7 @@ async function bareRate(kafka: Kafka, topic: string, group: string, events: numb
   await consumer.run({
     partitionsConsumedConcurrently: PARTITIONS,
     eachBatch: async ({ batch }) => {
+      for (const message of batch.messages) work(message.value as Buffer);
       seen += batch.messages.length;
       last = performance.now();
     },
@@ -171,6 +199,15 @@ async function bareRate(kafka: Kafka, topic: string, group: string, events: numb
   await waitFor(() => seen >= events, 5);
   await consumer.disconnect();
   return events / ((last - joined) / 1000);
+}
+
+/** What any reader of the events must do with each: decode it and derive its behavior id. */
+function decodeAndIdentify(codec: EventCodec): (value: Buffer) => void {
+  const identities = new BehaviorIdentityCache();
+  return (value) => {
+    const event = codec.decodeAs('BehaviorEvent', value);
+    identities.identify(event.type, event.text);
+  };
 }
 
 export async function runStreaming(options: StreamingOptions): Promise<StreamingSection> {
@@ -182,6 +219,8 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
     dedupePerS: Number.NaN,
     barePerS: Number.NaN,
     dedupeRatio: Number.NaN,
+    decodePerS: Number.NaN,
+    dedupeOfDecode: Number.NaN,
     newEvents: options.newEvents,
     newPerS: Number.NaN,
   };
@@ -224,19 +263,20 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
     log(`streaming: producing ${seenEvents.length} behavior events`);
     await produce(producer, codec, seen.behaviors, seenEvents);
     log('streaming: filling the store (first group)');
-    await serviceRate(kafka, store, encoder, seen, `${seen.group}.fill`, seenEvents.length);
+    await serviceRate(kafka, store, encoder, seen, 'fill', seenEvents.length);
     const uniqueSeenBehaviors = await store.count();
     log('streaming: dedupe path (second group, every behavior stored)');
-    const dedupePerS = await serviceRate(
-      kafka,
-      store,
-      encoder,
-      seen,
-      `${seen.group}.dedupe`,
-      seenEvents.length,
-    );
+    const dedupePerS = await serviceRate(kafka, store, encoder, seen, 'dedupe', seenEvents.length);
     log('streaming: bare kafkajs consume loop');
-    const barePerS = await bareRate(kafka, seen.behaviors, `${seen.group}.bare`, seenEvents.length);
+    const barePerS = await loopRate(kafka, seen.behaviors, `${seen.group}.bare`, seenEvents.length);
+    log('streaming: kafkajs consume loop that decodes each event and derives its behavior id');
+    const decodePerS = await loopRate(
+      kafka,
+      seen.behaviors,
+      `${seen.group}.decode`,
+      seenEvents.length,
+      decodeAndIdentify(codec),
+    );
 
     // New behaviors: every event a text the store has not seen.
     const fresh = await topicSet(kafka, 'new');
@@ -246,7 +286,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
     );
     await produce(producer, codec, fresh.behaviors, newEvents);
     log(`streaming: ${newEvents.length} new behaviors`);
-    const newPerS = await serviceRate(kafka, store, encoder, fresh, fresh.group, newEvents.length);
+    const newPerS = await serviceRate(kafka, store, encoder, fresh, 'new', newEvents.length);
 
     const freshness = await measureFreshness(
       kafka,
@@ -265,6 +305,8 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
       dedupePerS,
       barePerS,
       dedupeRatio: dedupePerS / barePerS,
+      decodePerS,
+      dedupeOfDecode: dedupePerS / decodePerS,
       newPerS,
       freshness: freshness.result,
     };
@@ -289,13 +331,14 @@ async function measureFreshness(
   options: StreamingOptions,
 ) {
   const topics = await topicSet(kafka, 'fresh');
+  const { group, refs } = await topics.run('fresh');
   const service = new EncoderService(
     { kafka, store, encode: (texts) => encoder.encode(texts), logger: silentLogger() },
     {
       behaviorTopic: topics.behaviors,
       impressionTopic: topics.impressions,
-      refsTopic: topics.refs,
-      groupId: topics.group,
+      refsTopic: refs,
+      groupId: group,
       refsPartitions: PARTITIONS,
       createTopics: false,
     },

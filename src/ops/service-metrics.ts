@@ -60,9 +60,14 @@ export function registerEncoderMetrics(registry: MetricsRegistry, service: Encod
     'bahe_behaviors_already_stored_total',
     'Admitted behaviors found already stored, so not encoded.',
   );
+  const joins = registry.counter(
+    'bahe_group_joins_total',
+    'Times this member joined its consumer group; a count that keeps rising means repeated rebalances.',
+  );
   registry.onCollect(() => {
     encoded.set({}, service.stats.encoded);
     stored.set({}, service.stats.alreadyStored);
+    joins.set({}, service.stats.groupJoins);
   });
 }
 

@@ -43,7 +43,7 @@ export const CONSUMER_GROUP_OPTION_SPECS = {
     min: session[0],
     max: session[1],
     default: CONSUMER_GROUP_DEFAULTS.sessionTimeoutMs,
-    description: 'Group session timeout; the service heartbeats between chunks, so a long batch is fine.',
+    description: 'Group session timeout; the service heartbeats while it works, so a long batch is fine.',
   },
   heartbeatIntervalMs: {
     kind: 'integer',

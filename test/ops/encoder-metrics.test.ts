@@ -71,6 +71,7 @@ test('a running encoder serves readiness and metrics: events, encoded behaviors,
     const encoded = sampleValue(metrics, 'bahe_behaviors_encoded_total') ?? 0;
     assert.ok(encoded > 0, 'behaviors were encoded');
     assert.ok((sampleValue(metrics, 'bahe_behaviors_already_stored_total') ?? -1) >= 0);
+    assert.ok((sampleValue(metrics, 'bahe_group_joins_total') ?? 0) >= 1, 'the member joined its group');
     assert.ok((sampleValue(metrics, 'bahe_events_total', { kind: 'behavior_ref' }) ?? 0) >= encoded);
     assert.ok((sampleValue(metrics, 'bahe_encoder_batch_size_sum') ?? 0) >= encoded);
     assert.ok((sampleValue(metrics, 'bahe_encoder_latency_seconds_count') ?? 0) >= 1);

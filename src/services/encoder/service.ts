@@ -21,8 +21,12 @@ import { AdmissionCounter } from './admission.js';
 import { checkEncoderServiceOptions, type EncoderServiceOptions } from './service-options.js';
 import { type Chunk, encodeChunk, routeChunk, type StageCounts, type StageDeps } from './stages.js';
 
-/** Events routed per chunk in stage 1: one producer request per chunk, then a commit. */
-const ROUTE_CHUNK_MESSAGES = 500;
+/**
+ * Most messages per chunk, in both stages. Each chunk costs a producer request (stage 1), a store
+ * write (stage 2) and a commit, so larger chunks go faster; a crash redelivers at most one chunk per
+ * partition, which the stages handle as repeats. The member heartbeats while a chunk is in progress.
+ */
+const CHUNK_MESSAGES = 5_000;
 
 export interface EncoderServiceDeps {
   kafka: Kafka;
@@ -41,6 +45,8 @@ export interface EncoderServiceStats extends StageCounts {
   encoderBatches: number;
   /** Admitted behaviors found already stored (no encoder call). */
   alreadyStored: number;
+  /** Times this member joined its group: more than once means it went through rebalances. */
+  groupJoins: number;
 }
 
 export class EncoderService {
@@ -60,6 +66,7 @@ export class EncoderService {
     refsAdmitted: 0,
   };
   #consumer: Consumer | undefined;
+  #groupJoins = 0;
   #assignment: Readonly<Record<string, readonly number[]>> = {};
   readonly #life: ServiceLifecycle;
 
@@ -120,6 +127,7 @@ export class EncoderService {
       encoded: vectors.encoded,
       encoderBatches: vectors.encoderBatches,
       alreadyStored: vectors.alreadyStored,
+      groupJoins: this.#groupJoins,
     };
   }
 
@@ -158,6 +166,7 @@ export class EncoderService {
     );
     this.#consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.#groupJoins += 1;
       this.#assignment = payload.memberAssignment;
       const owned = payload.memberAssignment[options.refsTopic] ?? [];
       this.#admission.retainOnly(owned);
@@ -221,15 +230,15 @@ export class EncoderService {
   async #onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const stage2 = batch.topic === this.options.refsTopic;
-    const size = stage2 ? this.options.encoderBatchSize : ROUTE_CHUNK_MESSAGES;
     const log = this.#logger.child({ topic: batch.topic, partition: batch.partition });
 
-    for (let start = 0; start < batch.messages.length; start += size) {
+    for (let start = 0; start < batch.messages.length; start += CHUNK_MESSAGES) {
       if (!payload.isRunning() || payload.isStale()) break;
-      const messages = batch.messages.slice(start, start + size);
+      const messages = batch.messages.slice(start, start + CHUNK_MESSAGES);
       const chunk: Chunk = { topic: batch.topic, partition: batch.partition, messages };
-      if (stage2) await encodeChunk(chunk, this.#stages);
-      else await routeChunk(chunk, this.#stages);
+      await whileHeartbeating(payload, this.options.heartbeatIntervalMs, () =>
+        stage2 ? encodeChunk(chunk, this.#stages) : routeChunk(chunk, this.#stages),
+      );
 
       const last = messages[messages.length - 1];
       if (last !== undefined) payload.resolveOffset(last.offset);
@@ -241,5 +250,25 @@ export class EncoderService {
       );
     }
     this.#life.consumed();
+  }
+}
+
+/**
+ * Runs `work` while heartbeating every `intervalMs`, so that a chunk of many new behaviors keeps the
+ * member in its group. A heartbeat failure (a rebalance) is left to the heartbeat after the chunk,
+ * which raises it where kafkajs handles it.
+ */
+async function whileHeartbeating(
+  payload: EachBatchPayload,
+  intervalMs: number,
+  work: () => Promise<void>,
+): Promise<void> {
+  const timer = setInterval(() => {
+    payload.heartbeat().catch(() => undefined);
+  }, intervalMs);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
   }
 }

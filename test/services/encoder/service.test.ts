@@ -86,7 +86,7 @@ function startService(setup: Setup, name: string, overrides: Partial<EncoderServ
     {
       kafka: fixture.kafka,
       store: setup.store,
-      encode: counting.encode,
+      encode: (texts) => counting.encode(texts),
       logger: silentLogger().child({ name }),
     },
     {
@@ -337,7 +337,8 @@ test('stop() drains and commits: a second instance reads on from there, and a th
     await produceMovieLens(setup.fixture, movielens.dir, EVENTS);
     const expected = await movieLensBehaviorIds(movielens.dir, EVENTS);
 
-    // Small chunks, one partition at a time: the stop lands part-way through the stream.
+    // One partition at a time, in small encoder batches: the stop lands part-way through the stream,
+    // after the chunk in progress.
     const first = startService(setup, 'first', { encoderBatchSize: 8, concurrentPartitions: 1 });
     await first.started;
     await waitFor('the first instance stored something', async () => (await setup.store.count()) > 0);
@@ -375,6 +376,45 @@ test('stop() drains and commits: a second instance reads on from there, and a th
       { routed: 0, read: 0, encoded: 0 },
     );
     assert.equal(await setup.store.count(), expected.size);
+  } finally {
+    await setup.cleanup();
+  }
+});
+
+test('a chunk that takes longer than the session timeout keeps the member in its group: no rebalance, each behavior encoded once', {
+  skip: movielens.skip || noKafka,
+  timeout: 120_000,
+}, async () => {
+  const EVENTS = 300;
+  const SESSION_MS = 6_000;
+  const setup = await setUp();
+  try {
+    await produceMovieLens(setup.fixture, movielens.dir, EVENTS);
+    const expected = await movieLensBehaviorIds(movielens.dir, EVENTS);
+    // A slow encoder: every call of 8 texts takes at least 400 ms more, so the behaviors of one
+    // chunk take well over the session timeout to encode.
+    const calls = Math.ceil(expected.size / 8);
+    assert.ok(calls * 400 > 2 * SESSION_MS, `${calls} encoder calls outlast the session`);
+    const slow = startService(setup, 'slow', {
+      encoderBatchSize: 8,
+      sessionTimeoutMs: SESSION_MS,
+      heartbeatIntervalMs: 500,
+    });
+    const encode = slow.counting.encode;
+    slow.counting.encode = async (texts) => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      return encode(texts);
+    };
+    await slow.started;
+    await waitFor('the store holds every behavior', async () => (await setup.store.count()) >= expected.size);
+    await waitIdle(setup.fixture);
+    await slow.service.stop();
+
+    const stats = slow.service.stats;
+    assert.equal(stats.groupJoins, 1, 'the member joined its group once: no rebalance');
+    assert.equal(stats.encoded, expected.size);
+    assert.equal(slow.counting.texts(), expected.size);
+    assert.equal(stats.refsRead, stats.refsSent, 'no reference was read twice');
   } finally {
     await setup.cleanup();
   }
