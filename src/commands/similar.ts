@@ -5,6 +5,7 @@ import { OnnxEncoder } from '../encoder/onnx-encoder.js';
 import type { ExecutionProvider } from '../encoder/ort-session.js';
 import { loadModel } from '../model/load.js';
 import { DEFAULT_MODEL_DIR } from '../paths.js';
+import { ITEM_BEHAVIOR_TYPE } from '../pipeline/impressions.js';
 import { openStore, STORE_OPTION_SPECS } from '../store/select.js';
 import type { ScoredRecord } from '../store/types.js';
 import { LOG_OPTION_SPECS, loggerFor, RUNTIME_OPTION_SPECS } from './common.js';
@@ -42,6 +43,12 @@ export async function main(argv: string[]): Promise<number> {
   const logger = loggerFor(options);
   try {
     const model = await loadModel(options.model);
+    const types = [...model.manifest.behaviorTypes, ITEM_BEHAVIOR_TYPE];
+    if (options.type !== undefined && !types.includes(options.type)) {
+      process.stderr.write(
+        `bahe similar: --type ${options.type} is none of the types this model stores (${types.join(', ')}); nothing can match\n`,
+      );
+    }
     const binding = { encoderVersion: model.manifest.encoderVersion, dimension: model.manifest.hiddenSize };
     const store = await openStore(options, binding, logger, { readOnly: true });
     try {
@@ -58,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       } finally {
         await encoder.close();
       }
-      process.stdout.write(options.json ? jsonLines(hits) : table(hits));
+      process.stdout.write(options.json ? jsonLines(hits) : table(hits, options.type));
       return 0;
     } finally {
       await store.close();
@@ -77,8 +84,9 @@ function jsonLines(hits: ScoredRecord[]): string {
     .join('');
 }
 
-function table(hits: ScoredRecord[]): string {
-  if (hits.length === 0) return 'no stored behaviors\n';
+function table(hits: ScoredRecord[], type: string | undefined): string {
+  if (hits.length === 0)
+    return type === undefined ? 'no stored behaviors\n' : `no stored behaviors of type ${type}\n`;
   const lines = hits.map(({ record, score }) => {
     const lastSeen = new Date(record.lastSeenMs).toISOString().slice(0, 10);
     return `${score.toFixed(4)}  ${record.type.padEnd(10)}  ${record.text}  (seen ${record.count}x, last ${lastSeen})`;

@@ -18,10 +18,13 @@ const run = promisify(execFile);
 const cli = path.join(repoRoot, 'dist', 'src', 'cli.js');
 const DAY = 86_400_000;
 
-async function bahe(args: string[]): Promise<string> {
+async function baheOutput(args: string[]): Promise<{ stdout: string; stderr: string }> {
   const env = { ...process.env, QDRANT_URL: '', BAHE_LOG_LEVEL: 'warn' };
-  const { stdout } = await run(process.execPath, [cli, ...args], { env, timeout: 120_000 });
-  return stdout;
+  return run(process.execPath, [cli, ...args], { env, timeout: 120_000 });
+}
+
+async function bahe(args: string[]): Promise<string> {
+  return (await baheOutput(args)).stdout;
 }
 
 test('backfill into the default model, similar finds the nearest titles, prune and drop-version clean up', async (t) => {
@@ -55,6 +58,29 @@ test('backfill into the default model, similar finds the nearest titles, prune a
     .map((line) => JSON.parse(line));
   assert.deepEqual(hits.map((hit) => hit.text).sort(), ['toy story (1995)', 'toy story 2 (1999)']);
   assert.ok(hits[0].score >= hits[1].score);
+  const ofType = await baheOutput([
+    'similar',
+    'toy story',
+    '--type',
+    'item',
+    '--threads',
+    '2',
+    ...storeFlags,
+  ]);
+  assert.equal(ofType.stdout, 'no stored behaviors of type item\n');
+  const unknownType = await baheOutput([
+    'similar',
+    'toy story',
+    '--type',
+    'likes',
+    '--threads',
+    '2',
+    ...storeFlags,
+  ]);
+  assert.match(
+    unknownType.stderr,
+    /--type likes is none of the types this model stores \(liked, disliked, item\)/,
+  );
 
   const pruned = JSON.parse(
     await bahe(['prune', '--older-than', '30d', '--now', String(now), ...storeFlags]),
