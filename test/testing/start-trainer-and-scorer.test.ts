@@ -39,6 +39,25 @@ async function metric(service: StartedBaheStream, name: string): Promise<number 
   return sampleValue(parsePrometheusText(await response.text()), name);
 }
 
+/** Starts `command` from the image under test on one thread, with `state/` and `store/` folders in `dir`. */
+function startWithFolders(
+  command: 'trainer' | 'serve',
+  dir: string,
+  labels: Record<string, string>,
+  env: Record<string, string>,
+): Promise<StartedBaheStream> {
+  return startBaheStream({
+    command,
+    image: SERVICE_IMAGE,
+    kafkaBrokers: kafkaBrokers(),
+    store: { dir: path.join(dir, 'store') },
+    stateDir: path.join(dir, 'state'),
+    env: { BAHE_THREADS: '1', ...env },
+    labels,
+    startupTimeoutMs: WAIT_MS,
+  });
+}
+
 /** Stops the container and asserts that it exited with status 0 and was removed. */
 async function assertStoppedCleanly(service: StartedBaheStream, filter: string): Promise<void> {
   const { exitCode } = await service.stop();
@@ -57,27 +76,16 @@ test('startBaheStream starts the trainer image with a state folder and a store f
     await fixture.cleanup();
     await dir.cleanup();
   });
-  const stateDir = path.join(dir.dir, 'state');
   const run = testRunLabel();
 
-  const trainer = await startBaheStream({
-    command: 'trainer',
-    image: SERVICE_IMAGE,
-    kafkaBrokers: kafkaBrokers(),
-    store: { dir: path.join(dir.dir, 'store') },
-    stateDir,
-    env: {
-      BAHE_IMPRESSION_TOPIC: fixture.topic('impressions'),
-      BAHE_MODEL_UPDATE_TOPIC: fixture.topic('model-updates'),
-      BAHE_GROUP_ID: fixture.groupId,
-      BAHE_THREADS: '1',
-      // No encoder service runs beside this trainer: it encodes missing vectors itself at once.
-      BAHE_STORE_WAIT_MS: '0',
-      BAHE_BATCH_MAX_WAIT_MS: '1500',
-      BAHE_CHECKPOINT_EVERY_STEPS: '1',
-    },
-    labels: run.labels,
-    startupTimeoutMs: WAIT_MS,
+  const trainer = await startWithFolders('trainer', dir.dir, run.labels, {
+    BAHE_IMPRESSION_TOPIC: fixture.topic('impressions'),
+    BAHE_MODEL_UPDATE_TOPIC: fixture.topic('model-updates'),
+    BAHE_GROUP_ID: fixture.groupId,
+    // No encoder service runs beside this trainer: it encodes missing vectors itself at once.
+    BAHE_STORE_WAIT_MS: '0',
+    BAHE_BATCH_MAX_WAIT_MS: '1500',
+    BAHE_CHECKPOINT_EVERY_STEPS: '1',
   });
   t.after(() => trainer.stop());
   assert.equal(await metric(trainer, 'bahe_training_samples_total'), 0, 'nothing trained before producing');
@@ -93,7 +101,7 @@ test('startBaheStream starts the trainer image with a state folder and a store f
   assert.ok(steps >= 2, `${IMPRESSIONS} impressions take two micro-batches of 128 at least; took ${steps}`);
   await assertStoppedCleanly(trainer, run.filter);
 
-  const latest = await readLatestCheckpoint(path.join(stateDir, 'checkpoints'));
+  const latest = await readLatestCheckpoint(path.join(dir.dir, 'state', 'checkpoints'));
   assert.ok(latest, 'the trainer wrote its checkpoints into the mounted state folder');
   assert.equal(latest.checkpoint.step, steps);
   await assertTrainedExactlyOnce(
@@ -115,22 +123,14 @@ test("startBaheStream starts the scorer image on a state folder's checkpoint: /p
     await fixture.cleanup();
     await dir.cleanup();
   });
-  const stateDir = path.join(dir.dir, 'state');
-  const checkpointDir = path.join(stateDir, 'checkpoints');
+  const checkpointDir = path.join(dir.dir, 'state', 'checkpoints');
   await trainCheckpoints(await defaultModel(), checkpointDir, 1);
   const latest = await readLatestCheckpoint(checkpointDir);
   assert.ok(latest);
   const run = testRunLabel();
 
-  const scorer = await startBaheStream({
-    command: 'serve',
-    image: SERVICE_IMAGE,
-    kafkaBrokers: kafkaBrokers(),
-    store: { dir: path.join(dir.dir, 'store') },
-    stateDir,
-    env: { BAHE_MODEL_UPDATE_TOPIC: fixture.topic('model-updates'), BAHE_THREADS: '1' },
-    labels: run.labels,
-    startupTimeoutMs: WAIT_MS,
+  const scorer = await startWithFolders('serve', dir.dir, run.labels, {
+    BAHE_MODEL_UPDATE_TOPIC: fixture.topic('model-updates'),
   });
   t.after(() => scorer.stop());
 
