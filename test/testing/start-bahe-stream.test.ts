@@ -11,33 +11,22 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isBaheError } from '../../src/errors.js';
+import { type StartBaheStreamOptions, startBaheStream } from '../../src/testing/index.js';
 import {
-  baheStreamSkipReason,
-  type StartBaheStreamOptions,
-  startBaheStream,
-} from '../../src/testing/index.js';
+  containersLabelled,
+  SERVICE_IMAGE as IMAGE,
+  serviceContainerSkip,
+  testRunLabel,
+} from '../helpers/containers.js';
 import { datasetDir, repoRoot, tempDir } from '../helpers/data.js';
-import { kafkaBrokers, kafkaFixture, kafkaSkip } from '../helpers/kafka.js';
+import { kafkaBrokers, kafkaFixture } from '../helpers/kafka.js';
 import { movieLensBehaviorIds, openStoreReader, produceMovieLens, waitFor } from '../helpers/services.js';
 
-// The reaper image cannot be pulled where no registry answers; each test removes its own container.
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-
-const IMAGE = process.env.BAHE_IMAGE ?? 'bahe-stream';
 const movielens = datasetDir('movielens-100k');
 const EVENTS = 200;
 const WAIT_MS = 120_000;
 
-const imageSkip = await baheStreamSkipReason(IMAGE);
-const containerSkip = imageSkip === undefined ? await kafkaSkip() : `${imageSkip} (see README, Containers)`;
-
-/** Containers labelled with this run's label, stopped or not. */
-async function containersLabelled(label: string): Promise<string[]> {
-  const { getContainerRuntimeClient } = await import('testcontainers');
-  const client = await getContainerRuntimeClient();
-  const found = await client.container.dockerode.listContainers({ all: true, filters: { label: [label] } });
-  return found.map((c) => c.Id);
-}
+const containerSkip = await serviceContainerSkip();
 
 test('the package exports bahe-stream/testing with its type declarations', async () => {
   // A name held in a variable: the type check must not need dist/ before it is built.
@@ -80,7 +69,7 @@ test('startBaheStream starts the encoder image wired to the broker and a store f
     await dir.cleanup();
   });
   const storeDir = path.join(dir.dir, 'store');
-  const run = `run-${randomBytes(4).toString('hex')}`;
+  const run = testRunLabel();
 
   const bahe = await startBaheStream({
     command: 'encoder',
@@ -94,7 +83,7 @@ test('startBaheStream starts the encoder image wired to the broker and a store f
       BAHE_GROUP_ID: fixture.groupId,
       BAHE_THREADS: '1',
     },
-    labels: { 'org.bahe-stream.test-run': run },
+    labels: run.labels,
     startupTimeoutMs: WAIT_MS,
   });
   t.after(() => bahe.stop());
@@ -119,7 +108,7 @@ test('startBaheStream starts the encoder image wired to the broker and a store f
   const { exitCode } = await bahe.stop();
   assert.equal(exitCode, 0, `the encoder stopped cleanly; its log ends:\n${bahe.logs().slice(-3000)}`);
   assert.match(bahe.logs(), /"msg":"ops server stopped"/);
-  assert.deepEqual(await containersLabelled(`org.bahe-stream.test-run=${run}`), [], 'stop removed it');
+  assert.deepEqual(await containersLabelled(run.filter), [], 'stop removed it');
 });
 
 test('startBaheStream fails with BAHE_CONTAINER_FAILED and the service log when the service exits before it is ready, and leaves no container behind', {
@@ -128,7 +117,7 @@ test('startBaheStream fails with BAHE_CONTAINER_FAILED and the service log when 
 }, async (t) => {
   // Topics that do not exist, and none created: the encoder cannot subscribe and exits with status 1.
   const missing = `test.${randomBytes(4).toString('hex')}.missing`;
-  const run = `run-${randomBytes(4).toString('hex')}`;
+  const run = testRunLabel();
   const dir = await tempDir('bahe-testing-');
   t.after(() => dir.cleanup());
   await assert.rejects(
@@ -141,10 +130,10 @@ test('startBaheStream fails with BAHE_CONTAINER_FAILED and the service log when 
         BAHE_BEHAVIOR_TOPIC: `${missing}.behaviors`,
         BAHE_IMPRESSION_TOPIC: `${missing}.impressions`,
         BAHE_REFS_TOPIC: `${missing}.refs`,
-        BAHE_GROUP_ID: `test-group-${run}`,
+        BAHE_GROUP_ID: `test-group-${randomBytes(4).toString('hex')}`,
         BAHE_CREATE_TOPICS: 'false',
       },
-      labels: { 'org.bahe-stream.test-run': run },
+      labels: run.labels,
       startupTimeoutMs: WAIT_MS,
     }),
     (err: unknown) => {
@@ -154,5 +143,5 @@ test('startBaheStream fails with BAHE_CONTAINER_FAILED and the service log when 
       return true;
     },
   );
-  assert.deepEqual(await containersLabelled(`org.bahe-stream.test-run=${run}`), []);
+  assert.deepEqual(await containersLabelled(run.filter), []);
 });
