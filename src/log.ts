@@ -44,3 +44,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/**
+ * A child of `parent` with `bindings`, leaving out those `parent` already carries with the same value:
+ * pino writes a key once per binding, so a repeated one would appear twice in each line.
+ */
+export function childLogger(parent: Logger, bindings: Record<string, unknown>): Logger {
+  const inherited = parent.bindings();
+  return parent.child(
+    Object.fromEntries(Object.entries(bindings).filter(([key, value]) => inherited[key] !== value)),
+  );
+}

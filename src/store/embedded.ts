@@ -1,7 +1,7 @@
 import { type FileHandle, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BaheError, ErrorCode } from '../errors.js';
-import { type Logger, silentLogger } from '../log.js';
+import { childLogger, type Logger, silentLogger } from '../log.js';
 import { fsyncDir, writeAll } from '../util/durable.js';
 import { type FileLock, tryAcquireLock } from '../util/lock.js';
 import {
@@ -95,7 +95,7 @@ export class EmbeddedStore implements BehaviorStore {
     this.encoderVersion = options.encoderVersion;
     this.dimension = options.dimension;
     this.folder = path.join(options.dir, options.encoderVersion);
-    this.#logger = (options.logger ?? silentLogger()).child({
+    this.#logger = childLogger(options.logger ?? silentLogger(), {
       store: 'embedded',
       encoderVersion: this.encoderVersion,
       path: this.folder,

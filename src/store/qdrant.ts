@@ -6,7 +6,7 @@
  */
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { BaheError, ErrorCode } from '../errors.js';
-import { type Logger, silentLogger } from '../log.js';
+import { childLogger, type Logger, silentLogger } from '../log.js';
 import { QdrantConnection } from './qdrant-connection.js';
 import {
   type CheckedQdrantStoreOptions,
@@ -109,7 +109,7 @@ export class QdrantStore implements BehaviorStore {
     this.encoderVersion = options.encoderVersion;
     this.dimension = options.dimension;
     this.collection = options.collection;
-    this.#logger = (options.logger ?? silentLogger()).child({
+    this.#logger = childLogger(options.logger ?? silentLogger(), {
       store: 'qdrant',
       encoderVersion: this.encoderVersion,
       collection: this.collection,

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { childLogger, createLogger } from '../src/log.js';
+import { EmbeddedStore } from '../src/store/embedded.js';
+import { tempDir } from './helpers/data.js';
+
+function capture(): { destination: Writable; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line.length > 0),
+      );
+      done();
+    },
+  });
+  return { destination, lines };
+}
+
+const occurrences = (line: string, key: string) => line.split(`"${key}":`).length - 1;
+
+test('a child logger leaves out bindings its parent already carries, so each key appears once per line', () => {
+  const { destination, lines } = capture();
+  const root = createLogger({ format: 'json', destination }).child({ encoderVersion: 'e-1', model: 'm' });
+  childLogger(root, { encoderVersion: 'e-1', store: 'embedded' }).info('one');
+  assert.equal(lines.length, 1);
+  const line = lines[0] as string;
+  assert.equal(occurrences(line, 'encoderVersion'), 1);
+  assert.deepEqual(
+    [JSON.parse(line).encoderVersion, JSON.parse(line).store, JSON.parse(line).model],
+    ['e-1', 'embedded', 'm'],
+  );
+});
+
+test("the embedded store's log lines under a service logger name the encoder version once", async (t) => {
+  const { dir, cleanup } = await tempDir('bahe-log-');
+  t.after(cleanup);
+  const { destination, lines } = capture();
+  const logger = createLogger({ format: 'json', destination }).child({ encoderVersion: 'e-2' });
+  const store = new EmbeddedStore({ dir, encoderVersion: 'e-2', dimension: 4, logger });
+  await store.open();
+  await store.close();
+  assert.ok(lines.length >= 2, 'the store logged its open and close');
+  for (const line of lines) assert.equal(occurrences(line, 'encoderVersion'), 1, line);
+});
