@@ -20,6 +20,7 @@ import { groupConsumer, releaseClients, ServiceLifecycle } from '../lifecycle.js
 import { AdmissionCounter } from './admission.js';
 import { checkEncoderServiceOptions, type EncoderServiceOptions } from './service-options.js';
 import { type Chunk, encodeChunk, routeChunk, type StageCounts, type StageDeps } from './stages.js';
+import { StoredBehaviors } from './stored-behaviors.js';
 
 /**
  * Most messages per chunk, in both stages. Each chunk costs a producer request (stage 1), a store
@@ -62,6 +63,7 @@ export class EncoderService {
     deadLettered: 0,
     mentionsRouted: 0,
     refsSent: 0,
+    refsSkipped: 0,
     refsRead: 0,
     refsAdmitted: 0,
   };
@@ -97,6 +99,7 @@ export class EncoderService {
       vectors: this.#vectors,
       store: deps.store,
       admission: this.#admission,
+      stored: new StoredBehaviors(deps.store),
       impressionTopic: this.options.impressionTopic,
       refsTopic: this.options.refsTopic,
       counts: this.#counts,

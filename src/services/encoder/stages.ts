@@ -12,6 +12,7 @@ import type { BehaviorObservation, BehaviorStore } from '../../store/types.js';
 import type { AdmissionCounter } from './admission.js';
 import { decodeBehaviorRef, encodeBehaviorRef } from './behavior-ref-message.js';
 import { BehaviorRefFolder, routeEventMessage } from './router.js';
+import type { StoredBehaviors } from './stored-behaviors.js';
 
 /** A consumed message as the stages need it. */
 export interface ChunkMessage {
@@ -36,6 +37,8 @@ export interface StageCounts {
   mentionsRouted: number;
   /** Reference messages sent to the internal topic (one per behavior per chunk). */
   refsSent: number;
+  /** Behaviors of a chunk not sent on: stored already, and mentioned by impressions only. */
+  refsSkipped: number;
   /** Reference messages read from the internal topic. */
   refsRead: number;
   /** Behaviors passed on to the seen-set and encoder after reaching the admission threshold. */
@@ -50,6 +53,7 @@ export interface StageDeps {
   vectors: BehaviorVectors;
   store: BehaviorStore;
   admission: AdmissionCounter;
+  stored: StoredBehaviors;
   /** Messages of this topic are impression events; of any other source topic, behavior events. */
   impressionTopic: string;
   refsTopic: string;
@@ -58,7 +62,10 @@ export interface StageDeps {
 
 type Failure = [ChunkMessage, unknown];
 
-/** Stage 1: decodes events and sends their behaviors to the internal topic, keyed by behavior id. */
+/**
+ * Stage 1: decodes events and sends their behaviors to the internal topic, keyed by behavior id,
+ * leaving out those already stored that no behavior event mentions.
+ */
 export async function routeChunk(chunk: Chunk, deps: StageDeps): Promise<void> {
   const kind = chunk.topic === deps.impressionTopic ? 'ImpressionEvent' : 'BehaviorEvent';
   const folder = new BehaviorRefFolder();
@@ -72,13 +79,17 @@ export async function routeChunk(chunk: Chunk, deps: StageDeps): Promise<void> {
     }
   }
 
-  const refs = folder.refs();
-  await deps.producer.send(
-    deps.refsTopic,
-    refs.map((ref) => ({ key: ref.id, value: encodeBehaviorRef(ref) })),
-  );
+  const folded = folder.refs();
+  const refs = await deps.stored.needed(folded);
+  if (refs.length > 0) {
+    await deps.producer.send(
+      deps.refsTopic,
+      refs.map((ref) => ({ key: ref.id, value: encodeBehaviorRef(ref) })),
+    );
+  }
   deps.counts.mentionsRouted += folder.mentions;
   deps.counts.refsSent += refs.length;
+  deps.counts.refsSkipped += folded.length - refs.length;
   await deadLetter(chunk, failures, deps);
 }
 

@@ -24,7 +24,15 @@ import {
 
 const movielens = datasetDir('movielens-100k');
 const noKafka = await kafkaSkip();
-const TOPICS = ['behaviors', 'impressions', 'refs', 'behaviors.dlq', 'impressions.dlq', 'refs.dlq'];
+const TOPICS = [
+  'behaviors',
+  'impressions',
+  'refs',
+  'refs-again',
+  'behaviors.dlq',
+  'impressions.dlq',
+  'refs.dlq',
+];
 const WAIT_MS = 60_000;
 
 let encoder: OnnxEncoder | undefined;
@@ -415,6 +423,55 @@ test('a chunk that takes longer than the session timeout keeps the member in its
     assert.equal(stats.encoded, expected.size);
     assert.equal(slow.counting.texts(), expected.size);
     assert.equal(stats.refsRead, stats.refsSent, 'no reference was read twice');
+  } finally {
+    await setup.cleanup();
+  }
+});
+
+test('a second group over stored behaviors sends on only the sightings of behavior events: nothing encoded, every sighting recorded once', {
+  skip: movielens.skip || noKafka,
+  timeout: 120_000,
+}, async (t) => {
+  const EVENTS = 600;
+  const setup = await setUp();
+  const { fixture, store } = setup;
+  const sightingsInStore = async () => {
+    let total = 0;
+    for await (const batch of store.scan(1_000)) for (const record of batch) total += record.count;
+    return total;
+  };
+  try {
+    await produceMovieLens(fixture, movielens.dir, EVENTS);
+    const first = startService(setup, 'first');
+    await first.started;
+    await waitIdle(fixture);
+    await first.service.stop();
+    const before = await sightingsInStore();
+
+    const againGroup = `${fixture.groupId}-again`;
+    const again = startService(setup, 'again', {
+      groupId: againGroup,
+      refsTopic: fixture.topic('refs-again'),
+    });
+    await again.started;
+    const topics = ['behaviors', 'impressions', 'refs-again'].map((name) => fixture.topic(name));
+    await waitFor('the second group has no lag', async () => {
+      const lag = await consumerLag(fixture.kafka, againGroup, topics);
+      return lag.size > 0 && [...lag.values()].every((behind) => behind === 0);
+    });
+    await again.service.stop();
+
+    const [a, b] = [first.service.stats, again.service.stats];
+    assert.equal(b.encoded, 0);
+    assert.equal(b.eventsRouted, EVENTS);
+    assert.ok(b.refsSkipped > 0, 'stored behaviors mentioned by impressions only were left out');
+    assert.ok(b.refsSent < a.refsSent, `${b.refsSent} references sent, against ${a.refsSent} the first time`);
+    assert.equal(b.refsRead, b.refsSent);
+    t.diagnostic(
+      `references sent: ${a.refsSent} the first time, ${b.refsSent} the second (${b.refsSkipped} left out)`,
+    );
+    // Every behavior event of the stream is a sighting of a stored behavior, counted once.
+    assert.equal((await sightingsInStore()) - before, EVENTS / 2);
   } finally {
     await setup.cleanup();
   }
