@@ -73,6 +73,12 @@ const specs = {
     min: 100,
     description: 'Behavior events in the dedupe and bare-consume runs.',
   },
+  impressionEvents: {
+    kind: 'integer',
+    default: 20_000,
+    min: 100,
+    description: 'Impression events (20 history entries each) in the impression dedupe run.',
+  },
   newEvents: {
     kind: 'integer',
     default: 3_000,
@@ -161,6 +167,7 @@ async function main(argv: string[]): Promise<number> {
   report.streaming = await section('streaming', () =>
     runStreaming({
       seenEvents: options.streamEvents,
+      impressionEvents: options.impressionEvents,
       newEvents: options.newEvents,
       freshnessSeconds: options.freshnessSeconds,
     }),

@@ -268,10 +268,14 @@ export async function writeReport(report: Report, dir: string): Promise<string> 
         `| already-stored behaviors (dedupe path; ${streaming.uniqueSeenBehaviors} distinct behaviors, stored by an earlier group) | ${streaming.seenEvents} | ${fixed(streaming.dedupePerS, 0)} |`,
         `| bare kafkajs consume loop, same topic | ${streaming.seenEvents} | ${fixed(streaming.barePerS, 0)} |`,
         `| kafkajs consume loop decoding each event and deriving its behavior id, same topic | ${streaming.seenEvents} | ${fixed(streaming.decodePerS, 0)} |`,
+        `| impressions of stored behaviors (dedupe path; ${streaming.impressions.mentionsPerEvent} behaviors each: history and candidate) | ${streaming.impressions.events} | ${fixed(streaming.impressions.dedupePerS, 0)} |`,
+        `| bare kafkajs consume loop, impression topic | ${streaming.impressions.events} | ${fixed(streaming.impressions.barePerS, 0)} |`,
+        `| kafkajs consume loop decoding each impression and deriving its behavior ids, same topic | ${streaming.impressions.events} | ${fixed(streaming.impressions.decodePerS, 0)} |`,
         `| new behaviors (every event a new text, encoded and stored) | ${streaming.newEvents} | ${fixed(streaming.newPerS, 0)} |`,
         '',
         `Dedupe path at ${fixed(streaming.dedupeRatio * 100, 0)}% of the bare consume loop (target 80%: ${verdict(streaming.dedupeRatio >= 0.8)}),`,
-        `and at ${fixed(streaming.dedupeOfDecode * 100, 0)}% of the decoding loop.`,
+        `and at ${fixed(streaming.dedupeOfDecode * 100, 0)}% of the decoding loop. For impressions: ${fixed((streaming.impressions.dedupePerS / streaming.impressions.barePerS) * 100, 0)}% of the bare`,
+        `loop and ${fixed((streaming.impressions.dedupePerS / streaming.impressions.decodePerS) * 100, 0)}% of the decoding loop.`,
         '',
       );
       if (f) {

@@ -10,13 +10,14 @@ import path from 'node:path';
 import { BehaviorIdentityCache } from '../src/behavior/identity-cache.js';
 import { OnnxEncoder } from '../src/encoder/onnx-encoder.js';
 import { EventCodec } from '../src/events/codec.js';
-import type { BehaviorEvent } from '../src/events/types.js';
+import type { BehaviorEvent, ImpressionEvent } from '../src/events/types.js';
 import { createKafkaClient, type Kafka } from '../src/kafka/client.js';
 import { OrderedProducer } from '../src/kafka/producer.js';
 import { deadLetterTopicOf, deleteTopics, ensureTopics } from '../src/kafka/topics.js';
 import { silentLogger } from '../src/log.js';
 import { loadModel } from '../src/model/load.js';
 import { DEFAULT_MODEL_DIR, SHARED_DATA_DIR } from '../src/paths.js';
+import { ITEM_BEHAVIOR_TYPE } from '../src/pipeline/impressions.js';
 import { consumerLagWith } from '../src/services/encoder/lag.js';
 import { EncoderService } from '../src/services/encoder/service.js';
 import { parseItems } from '../src/sources/movielens-files.js';
@@ -29,6 +30,8 @@ export interface StreamingOptions {
   seenEvents: number;
   /** Behavior events, each a new behavior, in the new-behavior run. */
   newEvents: number;
+  /** Impression events (histories of stored behaviors) in the impression dedupe run. */
+  impressionEvents: number;
   freshnessSeconds: number;
 }
 
@@ -46,6 +49,14 @@ export interface StreamingSection {
   /** A kafkajs loop that decodes each event and derives its behavior id, the least any reader does. */
   decodePerS: number;
   dedupeOfDecode: number;
+  /** The same three over impression events whose histories and candidates are all stored. */
+  impressions: {
+    events: number;
+    mentionsPerEvent: number;
+    dedupePerS: number;
+    barePerS: number;
+    decodePerS: number;
+  };
   newEvents: number;
   newPerS: number;
   freshness?: {
@@ -60,6 +71,8 @@ export interface StreamingSection {
 }
 
 const PARTITIONS = 3;
+/** History entries of each impression in the impression dedupe run (half liked, half disliked). */
+const IMPRESSION_HISTORY = 20;
 const WAIT_MS = 300_000;
 
 /** The benchmark's own topics and group id prefix (random suffix), deleted by `cleanup`. */
@@ -109,11 +122,20 @@ async function topicSet(kafka: Kafka, name: string) {
   return { ...sources, group, run, cleanup };
 }
 
-async function produce(producer: OrderedProducer, codec: EventCodec, topic: string, events: BehaviorEvent[]) {
+async function produce(
+  producer: OrderedProducer,
+  codec: EventCodec,
+  topic: string,
+  events: BehaviorEvent[] | ImpressionEvent[],
+  kind: 'BehaviorEvent' | 'ImpressionEvent' = 'BehaviorEvent',
+) {
   for (let start = 0; start < events.length; start += 500) {
     const messages = events.slice(start, start + 500).map((event) => ({
       key: event.userId,
-      value: codec.encode('BehaviorEvent', event),
+      value:
+        kind === 'BehaviorEvent'
+          ? codec.encode(kind, event as BehaviorEvent)
+          : codec.encode(kind, event as ImpressionEvent),
     }));
     await producer.send(topic, messages);
   }
@@ -201,12 +223,40 @@ async function loopRate(
   return events / ((last - joined) / 1000);
 }
 
-/** What any reader of the events must do with each: decode it and derive its behavior id. */
-function decodeAndIdentify(codec: EventCodec): (value: Buffer) => void {
+/** Impression `k`: a history of MovieLens titles, half liked and half disliked, and a title as candidate. */
+function impression(k: number, titles: string[]): ImpressionEvent {
+  const title = (n: number) => titles[n % titles.length] as string;
+  return {
+    eventId: `bench-impression:${k}`,
+    userId: String(k % 943),
+    itemId: String(k % titles.length),
+    itemText: title(k * 7),
+    history: Array.from({ length: IMPRESSION_HISTORY }, (_, i) => ({
+      type: i % 2 === 0 ? 'liked' : 'disliked',
+      text: title(k * 13 + i * 31),
+    })),
+    label: k % 3 === 0 ? 1 : 0,
+    timestampMs: Date.now(),
+    source: 'bench',
+  };
+}
+
+/** What any reader of the events must do with each: decode it and derive its behavior ids. */
+function decodeAndIdentify(
+  codec: EventCodec,
+  kind: 'BehaviorEvent' | 'ImpressionEvent',
+): (value: Buffer) => void {
   const identities = new BehaviorIdentityCache();
+  if (kind === 'BehaviorEvent') {
+    return (value) => {
+      const event = codec.decodeAs(kind, value);
+      identities.identify(event.type, event.text);
+    };
+  }
   return (value) => {
-    const event = codec.decodeAs('BehaviorEvent', value);
-    identities.identify(event.type, event.text);
+    const event = codec.decodeAs(kind, value);
+    for (const entry of event.history) identities.identify(entry.type, entry.text);
+    identities.identify(ITEM_BEHAVIOR_TYPE, event.itemText);
   };
 }
 
@@ -221,6 +271,13 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
     dedupeRatio: Number.NaN,
     decodePerS: Number.NaN,
     dedupeOfDecode: Number.NaN,
+    impressions: {
+      events: options.impressionEvents,
+      mentionsPerEvent: IMPRESSION_HISTORY + 1,
+      dedupePerS: Number.NaN,
+      barePerS: Number.NaN,
+      decodePerS: Number.NaN,
+    },
     newEvents: options.newEvents,
     newPerS: Number.NaN,
   };
@@ -275,8 +332,32 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
       seen.behaviors,
       `${seen.group}.decode`,
       seenEvents.length,
-      decodeAndIdentify(codec),
+      decodeAndIdentify(codec, 'BehaviorEvent'),
     );
+
+    // Impression traffic: histories of stored behaviors; a first group stores the candidate items.
+    const shown = await topicSet(kafka, 'impressions');
+    sets.push(shown);
+    const impressionEvents = Array.from({ length: options.impressionEvents }, (_, k) =>
+      impression(k, titles),
+    );
+    log(`streaming: producing ${impressionEvents.length} impression events`);
+    await produce(producer, codec, shown.impressions, impressionEvents, 'ImpressionEvent');
+    await serviceRate(kafka, store, encoder, shown, 'fill', impressionEvents.length);
+    log('streaming: impression dedupe path (second group, every behavior stored)');
+    const impressions = {
+      events: impressionEvents.length,
+      mentionsPerEvent: IMPRESSION_HISTORY + 1,
+      dedupePerS: await serviceRate(kafka, store, encoder, shown, 'dedupe', impressionEvents.length),
+      barePerS: await loopRate(kafka, shown.impressions, `${shown.group}.bare`, impressionEvents.length),
+      decodePerS: await loopRate(
+        kafka,
+        shown.impressions,
+        `${shown.group}.decode`,
+        impressionEvents.length,
+        decodeAndIdentify(codec, 'ImpressionEvent'),
+      ),
+    };
 
     // New behaviors: every event a text the store has not seen.
     const fresh = await topicSet(kafka, 'new');
@@ -307,6 +388,7 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
       dedupeRatio: dedupePerS / barePerS,
       decodePerS,
       dedupeOfDecode: dedupePerS / decodePerS,
+      impressions,
       newPerS,
       freshness: freshness.result,
     };

@@ -6,7 +6,9 @@ import type { BehaviorTextOptions } from './normalize.js';
  * hashed once. Bounded: when full it starts afresh, which costs only recomputation.
  */
 export class BehaviorIdentityCache {
-  readonly #entries = new Map<string, BehaviorIdentity>();
+  // By type, then by raw text: a lookup builds no key string.
+  readonly #byType = new Map<string, Map<string, BehaviorIdentity>>();
+  #size = 0;
   readonly #maxEntries: number;
   readonly #textOptions: BehaviorTextOptions;
 
@@ -20,13 +22,20 @@ export class BehaviorIdentityCache {
 
   /** Same as `identifyBehavior`, including its errors for an invalid type or text. */
   identify(type: string, text: string): BehaviorIdentity {
-    const key = `${type}\u0000${text}`;
-    let identity = this.#entries.get(key);
-    if (identity === undefined) {
-      identity = identifyBehavior(type, text, this.#textOptions);
-      if (this.#entries.size >= this.#maxEntries) this.#entries.clear();
-      this.#entries.set(key, identity);
+    const cached = this.#byType.get(type)?.get(text);
+    if (cached !== undefined) return cached;
+    const identity = identifyBehavior(type, text, this.#textOptions);
+    if (this.#size >= this.#maxEntries) {
+      this.#byType.clear();
+      this.#size = 0;
     }
+    let byText = this.#byType.get(type);
+    if (byText === undefined) {
+      byText = new Map();
+      this.#byType.set(type, byText);
+    }
+    byText.set(text, identity);
+    this.#size += 1;
     return identity;
   }
 }

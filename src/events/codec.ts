@@ -3,7 +3,7 @@ import { BaheError, ErrorCode } from '../errors.js';
 import { fingerprintHex } from './fingerprint.js';
 import { defaultSchemaDir, loadSchemaVersions, type SchemaVersion } from './registry.js';
 import { type DecodedEvent, EVENT_KINDS, type EventKind, type EventMap } from './types.js';
-import { findViolation, type ValidationOptions } from './validate.js';
+import { findViolation, KnownValid, type ValidationOptions } from './validate.js';
 
 /** Avro single-object encoding: these two marker bytes, the 8-byte writer fingerprint, then the body. */
 const MAGIC = Buffer.from([0xc3, 0x01]);
@@ -39,7 +39,7 @@ export class EventCodec {
   private readonly byFingerprint = new Map<string, WriterEntry>();
 
   constructor(options: EventCodecOptions = {}) {
-    this.validation = { maxBehaviorChars: checkMaxChars(options.maxBehaviorChars) };
+    this.validation = { maxBehaviorChars: checkMaxChars(options.maxBehaviorChars), known: new KnownValid() };
     const versions = loadSchemaVersions(options.schemaDirs ?? [defaultSchemaDir()]);
 
     for (const kind of EVENT_KINDS) {
@@ -221,10 +221,15 @@ function invalid(
 
 // avsc returns records as instances of generated classes; callers get plain objects they can compare and spread.
 function toPlain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(toPlain);
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
+  if (Array.isArray(value)) {
+    const items = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i += 1) items[i] = toPlain(value[i]);
+    return items;
+  }
+  const record = value as Record<string, unknown>;
   const plain: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) plain[key] = toPlain(field);
+  for (const key of Object.keys(record)) plain[key] = toPlain(record[key]);
   return plain;
 }
 

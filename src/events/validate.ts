@@ -11,6 +11,40 @@ export interface Violation {
 export interface ValidationOptions {
   /** Limit on behavior and item texts after normalisation, in characters. */
   maxBehaviorChars: number;
+  /**
+   * Texts and types already found valid under these options. Behaviors repeat across events far
+   * more than they vary, and normalising a text is the costliest check, so a hit skips it.
+   */
+  known?: KnownValid;
+}
+
+/** A bounded memo of valid behavior texts and types; when full it starts afresh. */
+export class KnownValid {
+  readonly #texts = new Set<string>();
+  readonly #types = new Set<string>();
+  readonly #maxEntries: number;
+
+  constructor(maxEntries = 100_000) {
+    this.#maxEntries = maxEntries;
+  }
+
+  hasText(text: string): boolean {
+    return this.#texts.has(text);
+  }
+
+  addText(text: string): void {
+    if (this.#texts.size >= this.#maxEntries) this.#texts.clear();
+    this.#texts.add(text);
+  }
+
+  hasType(type: string): boolean {
+    return this.#types.has(type);
+  }
+
+  addType(type: string): void {
+    if (this.#types.size >= this.#maxEntries) this.#types.clear();
+    this.#types.add(type);
+  }
 }
 
 type Validator<K extends EventKind> = (
@@ -94,18 +128,23 @@ function behavior(
   value: string,
   options: ValidationOptions,
 ): Violation | undefined {
-  try {
-    validateBehaviorType(type);
-  } catch (err) {
-    if (isBaheError(err)) return { field: typeField, reason: err.message };
-    throw err;
+  if (options.known?.hasType(type) !== true) {
+    try {
+      validateBehaviorType(type);
+    } catch (err) {
+      if (isBaheError(err)) return { field: typeField, reason: err.message };
+      throw err;
+    }
+    options.known?.addType(type);
   }
   return text(textField, value, options);
 }
 
 function text(field: string, value: string, options: ValidationOptions): Violation | undefined {
+  if (options.known?.hasText(value) === true) return undefined;
   try {
     normalizeBehaviorText(value, { maxChars: options.maxBehaviorChars });
+    options.known?.addText(value);
     return undefined;
   } catch (err) {
     if (isBaheError(err)) return { field, reason: err.message };

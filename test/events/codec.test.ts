@@ -256,6 +256,25 @@ test('well-typed events with out-of-range fields are refused on decode and on en
   );
 });
 
+test('a codec that has seen a text valid still refuses invalid ones: the memo of valid texts and types only ever skips re-checking those', () => {
+  const codec = new EventCodec({ maxBehaviorChars: 20 });
+  const behaviorType = rawType('BehaviorEvent');
+  const valid = { ...behavior, type: 'liked', text: 'Toy Story (1995)' };
+  for (let i = 0; i < 3; i += 1)
+    assert.equal(codec.decodeAs('BehaviorEvent', rawMessage(behaviorType, valid)).text, valid.text);
+  const cases: [unknown, RegExp][] = [
+    [{ ...valid, type: 'Liked!' }, /behavior type "Liked!"/],
+    [{ ...valid, text: `${valid.text} and more` }, /25 characters/],
+    [{ ...valid, text: ' \u200b ' }, /empty after normalisation/],
+  ];
+  for (const [value, pattern] of cases) {
+    assert.throws(() => codec.decode(rawMessage(behaviorType, value)), invalidWith(pattern));
+  }
+  // Another codec with a tighter limit shares nothing with this one.
+  const tight = new EventCodec({ maxBehaviorChars: 10 });
+  assert.throws(() => tight.decode(rawMessage(behaviorType, valid)), invalidWith(/16 characters/));
+});
+
 test('longs keep full precision up to 2^53 - 1 and are refused beyond', () => {
   const codec = new EventCodec();
   const max = { ...behavior, timestampMs: Number.MAX_SAFE_INTEGER };
