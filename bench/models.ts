@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { WordPieceTokenizer } from '../src/encoder/tokenizer.js';
+import { SIDE_FEATURE_NAMES } from '../src/features/side-features.js';
 import type { LoadedModel } from '../src/model/load.js';
 import {
   type BatchShape,
@@ -53,10 +54,29 @@ export function benchSession(file: string, arena: boolean): Promise<ort.Inferenc
   });
 }
 
-/** The train-step graph with the side-feature inputs zeroed: BAHE's text-only ablation. */
+/**
+ * BAHE's text-only ablation of a laid-out batch: every side feature drawn from labels or counts is
+ * zeroed, and every item counts as never seen (item_coldness 1), so the item-text prior stands in
+ * for the item's rate in full. Zeroing item_coldness too would shut the prior's gate and leave the
+ * titles only the deep head.
+ */
+export function textOnlySide(batch: BatchTensors, shape: BatchShape): void {
+  const coldness = (SIDE_FEATURE_NAMES as readonly string[]).indexOf('item_coldness');
+  batch.side.fill(0);
+  for (let row = 0; row < shape.rows; row += 1) batch.side[row * shape.sideFeatureCount + coldness] = 1;
+}
+
+/** The train-step graph fed BAHE's text-only ablation of each batch (textOnlySide). */
 export class TextOnlyTrainStep extends TrainStepGraph {
+  readonly #shape: BatchShape;
+
+  constructor(...args: ConstructorParameters<typeof TrainStepGraph>) {
+    super(...args);
+    this.#shape = args[2];
+  }
+
   override run(parameters: ReadonlyMap<string, Float32Array>, batch: BatchTensors) {
-    batch.side.fill(0);
+    textOnlySide(batch, this.#shape);
     return super.run(parameters, batch);
   }
 }
@@ -84,8 +104,10 @@ function parametersFor(model: LoadedModel, names: readonly string[], history: nu
 }
 
 export interface TrainerOptions {
-  /** Zero the side-feature inputs (the text-only ablation). */
+  /** Feed the text-only ablation of the side features (textOnlySide). */
   textOnly?: boolean;
+  /** Train the item-text prior alone: the upper layers and the head keep their initial values. */
+  priorOnly?: boolean;
   /** ONNX Runtime's CPU memory arena; off by default here. */
   arena?: boolean;
 }
@@ -97,14 +119,15 @@ async function trainerWith(
   names: readonly string[],
   shape: BatchShape,
   behaviors: number,
-  { textOnly = false, arena = false }: TrainerOptions = {},
+  { textOnly = false, priorOnly = false, arena = false }: TrainerOptions = {},
 ): Promise<{ trainer: Trainer; graph: TrainStepGraph }> {
   const { entries, values } = parametersFor(model, names, behaviors);
   const session = await benchSession(file, arena);
   const graph = textOnly
     ? new TextOnlyTrainStep(session, entries, shape)
     : new TrainStepGraph(session, entries, shape);
-  const overrides = { learningRateUpper: undefined, learningRateHead: undefined, warmupSteps: 0 };
+  const frozen = priorOnly ? 0 : undefined;
+  const overrides = { learningRateUpper: frozen, learningRateHead: frozen, warmupSteps: 0 };
   const settings = { ...trainerSettingsFor(model, overrides), shape, parameters: entries };
   return { trainer: new Trainer(settings, graph, values), graph };
 }

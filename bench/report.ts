@@ -166,7 +166,7 @@ export async function writeReport(report: Report, dir: string): Promise<string> 
       "scored by the final model. History of an impression: the user's earlier ua.base ratings (25 most recent per",
       'type, liked = rating >= 4); label = rating >= 4; side features of a ua.test rating: the counts after all',
       "training. How: the service's trainer (micro-batches of 128, AdamW, manifest learning rates, no warm-up) on",
-      `the committed model; ua.test scored with the aggregator graph. Text-only ablation: ${quality.ablation} On: this machine.`,
+      `the committed model; ua.test scored with the aggregator graph. Ablations: text-only: ${quality.ablation} On: this machine.`,
       '',
       ...qualityTable('model', 'ua.test', quality.models),
       '',
