@@ -1,6 +1,8 @@
 /** What every `bahe` command shares: log options, the logger they build, and signal handling. */
+
 import type { OptionSpecs } from '../config/options.js';
 import type { ExecutionProvider, SessionOptions } from '../encoder/ort-session.js';
+import { BaheError, ErrorCode } from '../errors.js';
 import { createLogger, type LogFormat, type Logger } from '../log.js';
 
 export const LOG_OPTION_SPECS = {
@@ -31,18 +33,34 @@ export interface StopSignal {
   dispose: () => void;
 }
 
+/** How long a command may take to stop after the first signal, unless BAHE_STOP_TIMEOUT_MS says otherwise. */
+export const STOP_TIMEOUT_MS = 20_000;
+
 /**
  * First SIGINT/SIGTERM aborts `signal` so the command can finish its unit of work and save state;
- * a second one exits at once with status 130. `stopping` says what the first one will do.
+ * a second one exits at once with status 130, and so does the command when it has not ended
+ * `BAHE_STOP_TIMEOUT_MS` after the first (a broker or store that does not answer can hold a clean
+ * stop for minutes; work not committed is read again on the next start). `stopping` says what the
+ * first signal will do.
  */
 export function stopOnSignals(logger: Logger, stopping: string): StopSignal {
+  const timeoutMs = stopTimeoutMs();
   const controller = new AbortController();
+  let deadline: NodeJS.Timeout | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
       logger.error({ signal }, 'second signal; exiting at once');
       process.exit(130);
     }
-    logger.warn({ signal }, stopping);
+    logger.warn({ signal, stopTimeoutMs: timeoutMs }, stopping);
+    deadline = setTimeout(() => {
+      logger.error(
+        { signal, stopTimeoutMs: timeoutMs },
+        'not stopped in time (is the broker or the store unreachable?); exiting; uncommitted work is read again on the next start',
+      );
+      process.exit(130);
+    }, timeoutMs);
+    deadline.unref();
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -50,10 +68,25 @@ export function stopOnSignals(logger: Logger, stopping: string): StopSignal {
   return {
     signal: controller.signal,
     dispose: () => {
+      clearTimeout(deadline);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+function stopTimeoutMs(): number {
+  const raw = process.env.BAHE_STOP_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return STOP_TIMEOUT_MS;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new BaheError(
+      ErrorCode.CONFIG_INVALID,
+      `BAHE_STOP_TIMEOUT_MS must be a whole number of milliseconds, at least 1; got ${JSON.stringify(raw)}`,
+      { context: { field: 'BAHE_STOP_TIMEOUT_MS' } },
+    );
+  }
+  return value;
 }
 
 /** Where the ONNX graphs run; every command that encodes or trains takes these. */
