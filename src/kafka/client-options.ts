@@ -56,6 +56,16 @@ export function checkKafkaClientOptions(options: KafkaClientOptions): CheckedKaf
     if (!BROKER_PATTERN.test(broker)) {
       throw invalid('brokers', `broker ${JSON.stringify(broker)} is not host:port, e.g. 127.0.0.1:19092`);
     }
+    const port = Number(broker.slice(broker.lastIndexOf(':') + 1));
+    if (port < 1 || port > 65_535) {
+      throw invalid('brokers', `broker ${JSON.stringify(broker)} has port ${port}; a port is 1 to 65535`);
+    }
+    if (broker.slice(0, broker.lastIndexOf(':')).includes(':')) {
+      throw invalid(
+        'brokers',
+        `broker ${JSON.stringify(broker)} is an IPv6 address, which the Kafka client cannot parse; use a host name that resolves to it`,
+      );
+    }
   }
 
   const checked: CheckedKafkaClientOptions = {

@@ -15,6 +15,9 @@ test('client options: defaults fill in, bad values fail naming the field', () =>
   for (const [options, field] of [
     [{ brokers: [] }, 'brokers'],
     [{ brokers: ['no-port'] }, 'brokers'],
+    [{ brokers: ['127.0.0.1:99999'] }, 'brokers'],
+    [{ brokers: ['127.0.0.1:0'] }, 'brokers'],
+    [{ brokers: ['[::1]:39462'] }, 'brokers'],
     [{ brokers: ['h:1'], clientId: 'has space' }, 'clientId'],
     [{ brokers: ['h:1'], retries: -1 }, 'retries'],
     [{ brokers: ['h:1'], sasl: { mechanism: 'plain', username: 'u', password: '' } }, 'sasl.password'],
