@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { parseOptions } from '../src/config/options.js';
 import { childLogger, createLogger } from '../src/log.js';
 import { EmbeddedStore } from '../src/store/embedded.js';
+import { openStore, STORE_OPTION_SPECS } from '../src/store/select.js';
 import { tempDir } from './helpers/data.js';
 
 function capture(): { destination: Writable; lines: string[] } {
@@ -35,7 +37,7 @@ test('a child logger leaves out bindings its parent already carries, so each key
   );
 });
 
-test("the embedded store's log lines under a service logger name the encoder version once", async (t) => {
+test("the embedded store's and its catalog's log lines under a service logger name the encoder version once", async (t) => {
   const { dir, cleanup } = await tempDir('bahe-log-');
   t.after(cleanup);
   const { destination, lines } = capture();
@@ -43,6 +45,12 @@ test("the embedded store's log lines under a service logger name the encoder ver
   const store = new EmbeddedStore({ dir, encoderVersion: 'e-2', dimension: 4, logger });
   await store.open();
   await store.close();
-  assert.ok(lines.length >= 2, 'the store logged its open and close');
+  const options = parseOptions(STORE_OPTION_SPECS, ['--store', 'embedded', '--store-dir', dir], {}).options;
+  const opened = await openStore(options, { encoderVersion: 'e-2', dimension: 4 }, logger);
+  await opened.close();
+  assert.ok(
+    lines.some((line) => line.includes('alias created')),
+    'the catalog created its alias',
+  );
   for (const line of lines) assert.equal(occurrences(line, 'encoderVersion'), 1, line);
 });

@@ -70,7 +70,11 @@ export class EmbeddedCatalog implements StoreCatalog {
       }
       await link(temp, this.#aliasPath);
       await fsyncDir(this.location);
-      this.#logger?.info({ encoderVersion, alias: this.#aliasPath }, 'alias created');
+      if (this.#logger !== undefined) {
+        // The version is named once: a service's logger already carries it.
+        const named = this.#logger.bindings().encoderVersion === encoderVersion ? {} : { encoderVersion };
+        this.#logger.info({ ...named, alias: this.#aliasPath }, 'alias created');
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     } finally {
