@@ -149,15 +149,14 @@ async function waitFor(check: () => Promise<boolean> | boolean, pollMs = 50): Pr
   }
 }
 
-/** Runs an encoder service over `topics` until its group has no lag; behavior events/s from its first routed event. */
-async function serviceRate(
+/** Starts an encoder service for one run over `topics`; resolves once its member owns partitions. */
+async function startService(
   kafka: Kafka,
   store: EmbeddedStore,
   encoder: OnnxEncoder,
   topics: Awaited<ReturnType<typeof topicSet>>,
   runName: string,
-  events: number,
-): Promise<number> {
+) {
   const { group, refs } = await topics.run(runName);
   const service = new EncoderService(
     { kafka, store, encode: (texts) => encoder.encode(texts), logger: silentLogger() },
@@ -171,8 +170,21 @@ async function serviceRate(
     },
   );
   await service.start();
-  // From the moment the member owns partitions, as for the bare consumer: the group join is left out.
   await waitFor(() => Object.keys(service.assignment).length > 0, 5);
+  return { service, group, refs };
+}
+
+/** Runs an encoder service over `topics` until its group has no lag; behavior events/s from its first routed event. */
+async function serviceRate(
+  kafka: Kafka,
+  store: EmbeddedStore,
+  encoder: OnnxEncoder,
+  topics: Awaited<ReturnType<typeof topicSet>>,
+  runName: string,
+  events: number,
+): Promise<number> {
+  const { service, group, refs } = await startService(kafka, store, encoder, topics, runName);
+  // From the moment the member owns partitions, as for the bare consumer: the group join is left out.
   const first = performance.now();
   const admin = kafka.admin();
   await admin.connect();
@@ -413,21 +425,8 @@ async function measureFreshness(
   options: StreamingOptions,
 ) {
   const topics = await topicSet(kafka, 'fresh');
-  const { group, refs } = await topics.run('fresh');
-  const service = new EncoderService(
-    { kafka, store, encode: (texts) => encoder.encode(texts), logger: silentLogger() },
-    {
-      behaviorTopic: topics.behaviors,
-      impressionTopic: topics.impressions,
-      refsTopic: refs,
-      groupId: group,
-      refsPartitions: PARTITIONS,
-      createTopics: false,
-    },
-  );
-  await service.start();
   // The group has joined once the service owns partitions; produce only after that.
-  await waitFor(() => Object.keys(service.assignment).length > 0);
+  const { service } = await startService(kafka, store, encoder, topics, 'fresh');
   log(`streaming: freshness at ${ratePerS.toFixed(0)} behaviors/s for ${options.freshnessSeconds} s`);
 
   const identities = new BehaviorIdentityCache();
